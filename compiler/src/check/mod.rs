@@ -1,0 +1,509 @@
+//! The check stage: names, references, cycles, schemas, expressions and models, all at once.
+//!
+//! [`check`] takes a parsed [`Spec`] and returns a [`Checked`] spec — the symbol table, the
+//! inferred schema of every table output and what every model learns — with every problem found.
+//! Nothing here stops at the first error: a node that cannot be checked is skipped and the rest
+//! goes on.
+
+mod error;
+mod expr_type;
+mod model;
+mod params;
+mod schema;
+mod table;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use miette::{LabeledSpan, SourceSpan};
+
+pub use error::CheckError;
+pub use expr_type::{ExprType, FUNCTIONS};
+pub use schema::{Column, Schema};
+
+use crate::ast::{Item, Spanned, Spec, Value};
+use crate::graph::Dag;
+use crate::suggest::{did_you_mean, one_of};
+
+/// What kind of artifact an output is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OutputKind {
+    /// A table (Parquet in the store).
+    Table,
+    /// A model (XGBoost JSON in the store).
+    Model,
+    /// Any other file.
+    File,
+}
+
+impl OutputKind {
+    /// "a table".
+    pub fn describe(self) -> &'static str {
+        match self {
+            OutputKind::Table => "a table",
+            OutputKind::Model => "a model",
+            OutputKind::File => "a file",
+        }
+    }
+
+    /// The name used in the plan.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputKind::Table => "table",
+            OutputKind::Model => "model",
+            OutputKind::File => "file",
+        }
+    }
+}
+
+/// A node whose outputs other nodes can refer to: `dataset`, `transform`, `split`, `step`, `train`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Producer {
+    /// The node's keyword.
+    pub keyword: &'static str,
+    /// Its name.
+    pub name: String,
+    /// Where the name was declared.
+    pub span: SourceSpan,
+    /// Its outputs, in declaration order.
+    pub outputs: Vec<(String, OutputKind)>,
+    /// The output a bare `name` refers to.
+    pub default_output: Option<String>,
+}
+
+/// A reference resolved to a producer's output.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Resolved {
+    /// The producer's name.
+    pub node: String,
+    /// The output's name.
+    pub output: String,
+}
+
+/// The learning task an objective implies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// Two classes.
+    Binary,
+    /// More than two classes.
+    Multiclass,
+    /// A number.
+    Regression,
+}
+
+impl Task {
+    /// "a binary classification".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Task::Binary => "a binary classification",
+            Task::Multiclass => "a multiclass classification",
+            Task::Regression => "a regression",
+        }
+    }
+
+    /// The name used in the plan.
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Binary => "binary",
+            Task::Multiclass => "multiclass",
+            Task::Regression => "regression",
+        }
+    }
+
+    /// The metrics that fit the task.
+    pub fn metrics(self) -> &'static [&'static str] {
+        use mlops_stdlib::vocabulary::{BINARY_METRICS, MULTICLASS_METRICS, REGRESSION_METRICS};
+        match self {
+            Task::Binary => BINARY_METRICS,
+            Task::Multiclass => MULTICLASS_METRICS,
+            Task::Regression => REGRESSION_METRICS,
+        }
+    }
+}
+
+/// What the checker learned about a `train` model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    /// Its task.
+    pub task: Task,
+    /// Its objective.
+    pub objective: String,
+    /// The label column.
+    pub label: Column,
+    /// The feature columns, in order.
+    pub features: Vec<Column>,
+    /// The training table.
+    pub data: Resolved,
+    /// The validation table, explicit or implied by the split.
+    pub valid: Option<Resolved>,
+}
+
+/// What the checker learned about a `register` node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegistryInfo {
+    /// The `train` model registered.
+    pub model: String,
+    /// Aliases that exist for it: the one set on registration, the promotion alias and `latest`.
+    pub aliases: Vec<String>,
+}
+
+/// A spec that passed the check stage, with everything the plan needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    /// The spec itself.
+    pub spec: Spec,
+    /// Declared parameters with their values.
+    pub params: BTreeMap<String, Value>,
+    /// Producers by name.
+    pub producers: BTreeMap<String, Producer>,
+    /// The schema of every table output whose columns are known.
+    pub schemas: BTreeMap<Resolved, Schema>,
+    /// Models by `train` name.
+    pub models: BTreeMap<String, ModelInfo>,
+    /// Registered models by name.
+    pub registry: BTreeMap<String, RegistryInfo>,
+    /// The levels each `one-hot` expands: (transform, column) → levels, in order.
+    pub one_hot_levels: BTreeMap<(String, String), Vec<String>>,
+}
+
+impl Checked {
+    /// Resolves `name` or `name.output` to a producer's output.
+    pub fn resolve(&self, reference: &str) -> Option<Resolved> {
+        let (name, output) = match reference.split_once('.') {
+            Some((name, output)) => (name, Some(output)),
+            None => (reference, None),
+        };
+        let producer = self.producers.get(name)?;
+        let output = match output {
+            Some(output) => producer.outputs.iter().find(|(known, _)| known == output)?.0.clone(),
+            None => producer.default_output.clone()?,
+        };
+        Some(Resolved { node: name.to_string(), output })
+    }
+
+    /// A value with `(param)` references replaced by the parameter's value.
+    pub fn value(&self, value: &Value) -> Value {
+        match value {
+            Value::Param(name) => self.params.get(name).cloned().unwrap_or_else(|| value.clone()),
+            other => other.clone(),
+        }
+    }
+}
+
+/// Checks a parsed spec. Returns what could be learned and every problem found.
+pub fn check(spec: Spec) -> (Checked, Vec<CheckError>) {
+    let mut checker = Checker {
+        checked: Checked {
+            spec: Spec::default(),
+            params: BTreeMap::new(),
+            producers: BTreeMap::new(),
+            schemas: BTreeMap::new(),
+            models: BTreeMap::new(),
+            registry: BTreeMap::new(),
+            one_hot_levels: BTreeMap::new(),
+        },
+        errors: Vec::new(),
+        used: BTreeSet::new(),
+    };
+    checker.params(&spec);
+    checker.declare(&spec);
+    let order = checker.producer_order(&spec);
+    for name in order {
+        for item in &spec.items {
+            match item {
+                Item::Dataset(dataset) if dataset.name.value == name => checker.dataset(dataset),
+                Item::Transform(transform) if transform.name.value == name => checker.transform(transform),
+                Item::Split(split) if split.name.value == name => checker.split(split),
+                Item::Step(step) if step.name.value == name => checker.step(step),
+                Item::Train(train) if train.name.value == name => checker.train(train),
+                _ => {}
+            }
+        }
+    }
+    checker.registry(&spec);
+    for item in &spec.items {
+        match item {
+            Item::Tune(tune) => checker.tune(tune),
+            Item::Evaluate(evaluate) => checker.evaluate(evaluate),
+            Item::Register(register) => checker.register(register, &spec),
+            Item::Package(package) => checker.package(package),
+            Item::Serve(serve) => checker.serve(serve),
+            Item::Monitor(monitor) => checker.monitor(monitor),
+            Item::Schedule(schedule) => checker.schedule(schedule),
+            _ => {}
+        }
+    }
+    checker.unused(&spec);
+    checker.checked.spec = spec;
+    (checker.checked, checker.errors)
+}
+
+pub(crate) struct Checker {
+    pub(crate) checked: Checked,
+    pub(crate) errors: Vec<CheckError>,
+    /// Producers some other node reads.
+    pub(crate) used: BTreeSet<String>,
+}
+
+/// The name and namespace an item declares, if any.
+fn declaration(item: &Item) -> Option<(&'static str, &Spanned<String>)> {
+    Some(match item {
+        Item::Dataset(node) => ("step", &node.name),
+        Item::Transform(node) => ("step", &node.name),
+        Item::Split(node) => ("step", &node.name),
+        Item::Train(node) => ("step", &node.name),
+        Item::Step(node) => ("step", &node.name),
+        Item::Register(node) => ("registered model", &node.name),
+        Item::Serve(node) => ("service", &node.name),
+        Item::Monitor(node) => ("monitor", &node.name),
+        Item::Schedule(node) => ("schedule", &node.name),
+        Item::Target(node) => ("target", &node.kind),
+        Item::Tune(node) => ("tune of model", &node.model),
+        Item::Evaluate(node) => ("evaluation of model", &node.model),
+        Item::Package(node) => ("package of model", &node.model),
+    })
+}
+
+impl Checker {
+    /// Declares every name, reporting duplicates within a namespace.
+    fn declare(&mut self, spec: &Spec) {
+        let mut seen: BTreeMap<(&str, &str), SourceSpan> = BTreeMap::new();
+        for item in &spec.items {
+            let Some((namespace, name)) = declaration(item) else { continue };
+            if let Some(first) = seen.get(&(namespace, name.as_str())) {
+                self.errors.push(CheckError::DuplicateName {
+                    kind: namespace.to_string(),
+                    name: name.value.clone(),
+                    span: name.span,
+                    first: *first,
+                    help: match namespace {
+                        "step" => "datasets, transforms, splits, models and steps share one namespace; rename one".to_string(),
+                        "tune of model" | "evaluation of model" | "package of model" => {
+                            "merge the two blocks into one".to_string()
+                        }
+                        _ => "rename one of them".to_string(),
+                    },
+                });
+                continue;
+            }
+            seen.insert((namespace, name.as_str()), name.span);
+            let producer = |keyword, outputs: Vec<(&str, OutputKind)>, default: Option<&str>| Producer {
+                keyword,
+                name: name.value.clone(),
+                span: name.span,
+                outputs: outputs.into_iter().map(|(output, kind)| (output.to_string(), kind)).collect(),
+                default_output: default.map(str::to_string),
+            };
+            let declared = match item {
+                Item::Dataset(_) => producer("dataset", vec![("table", OutputKind::Table)], Some("table")),
+                Item::Transform(_) => producer("transform", vec![("table", OutputKind::Table)], Some("table")),
+                Item::Split(split) => {
+                    let has_valid = split
+                        .options
+                        .get("valid")
+                        .and_then(|value| self.checked.value(&value.value).as_f64())
+                        .is_some_and(|fraction| fraction > 0.0);
+                    let mut outputs = vec![("train", OutputKind::Table)];
+                    if has_valid {
+                        outputs.push(("valid", OutputKind::Table));
+                    }
+                    outputs.push(("test", OutputKind::Table));
+                    producer("split", outputs, None)
+                }
+                Item::Train(_) => producer("train", vec![("model", OutputKind::Model)], Some("model")),
+                Item::Step(step) => {
+                    let outputs: Vec<(String, OutputKind)> = step
+                        .outputs
+                        .iter()
+                        .map(|output| {
+                            let kind = match output.kind.as_str() {
+                                "model" => OutputKind::Model,
+                                "file" => OutputKind::File,
+                                _ => OutputKind::Table,
+                            };
+                            (output.name.value.clone(), kind)
+                        })
+                        .collect();
+                    let default = (outputs.len() == 1).then(|| outputs[0].0.clone());
+                    Producer { keyword: "step", name: name.value.clone(), span: name.span, outputs, default_output: default }
+                }
+                _ => continue,
+            };
+            self.checked.producers.insert(name.value.clone(), declared);
+        }
+    }
+
+    /// References between producers, as (item name, reference) pairs.
+    fn producer_references(spec: &Spec) -> Vec<(&Spanned<String>, &Spanned<String>)> {
+        let mut references = Vec::new();
+        for item in &spec.items {
+            match item {
+                Item::Transform(node) => references.push((&node.name, &node.from)),
+                Item::Split(node) => references.push((&node.name, &node.from)),
+                Item::Train(node) => {
+                    references.push((&node.name, &node.data));
+                    if let Some(valid) = &node.valid {
+                        references.push((&node.name, valid));
+                    }
+                }
+                Item::Step(node) => references.extend(node.inputs.iter().map(|input| (&node.name, &input.from))),
+                _ => {}
+            }
+        }
+        references
+    }
+
+    /// Producers in dependency order; reports cycles.
+    fn producer_order(&mut self, spec: &Spec) -> Vec<String> {
+        let mut dag = Dag::default();
+        let names: Vec<String> = self.checked.producers.keys().cloned().collect();
+        let index: BTreeMap<&str, usize> =
+            names.iter().map(|name| (name.as_str(), dag.add_node(name.clone()))).collect();
+        let references = Self::producer_references(spec);
+        let mut edge_spans: BTreeMap<(usize, usize), SourceSpan> = BTreeMap::new();
+        for (dependent, reference) in &references {
+            let target = reference.as_str().split('.').next().unwrap_or_default();
+            if let (Some(&from), Some(&to)) = (index.get(target), index.get(dependent.as_str())) {
+                dag.add_edge(from, to);
+                edge_spans.entry((from, to)).or_insert(reference.span);
+            }
+        }
+        for cycle in dag.cycles() {
+            let mut path: Vec<&str> = cycle.iter().map(|node| names[*node].as_str()).collect();
+            path.push(path[0]);
+            let labels = cycle
+                .iter()
+                .zip(cycle.iter().cycle().skip(1))
+                .filter_map(|(from, to)| {
+                    let span = edge_spans.get(&(*from, *to))?;
+                    Some(LabeledSpan::new_with_span(
+                        Some(format!("`{}` reads `{}`", names[*to], names[*from])),
+                        *span,
+                    ))
+                })
+                .collect();
+            self.errors.push(CheckError::Cycle {
+                cycle: path.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(" → "),
+                labels,
+                help: "a step can only read outputs of steps that come before it; remove one of these references"
+                    .to_string(),
+            });
+        }
+        dag.topological_order().into_iter().map(|node| names[node].clone()).collect()
+    }
+
+    /// Resolves a reference, reporting what is wrong with it. `expected` restricts the kind.
+    pub(crate) fn resolve(
+        &mut self,
+        reference: &Spanned<String>,
+        what: &str,
+        expected: Option<OutputKind>,
+    ) -> Option<Resolved> {
+        let (name, output) = match reference.as_str().split_once('.') {
+            Some((name, output)) => (name, Some(output)),
+            None => (reference.as_str(), None),
+        };
+        let Some(producer) = self.checked.producers.get(name) else {
+            let names: Vec<&str> = self.checked.producers.keys().map(String::as_str).collect();
+            let help = did_you_mean(name, &names).unwrap_or_else(|| {
+                if names.is_empty() {
+                    "declare a `dataset` first".to_string()
+                } else {
+                    format!("the steps are {}", one_of(&names))
+                }
+            });
+            self.errors.push(CheckError::UnknownReference {
+                what: "step".to_string(),
+                name: name.to_string(),
+                span: reference.span,
+                help,
+            });
+            return None;
+        };
+        let outputs: Vec<&str> = producer.outputs.iter().map(|(output, _)| output.as_str()).collect();
+        let output_name = match (output, &producer.default_output) {
+            (Some(output), _) => output.to_string(),
+            (None, Some(default)) => default.clone(),
+            (None, None) => {
+                let choices: Vec<String> = outputs.iter().map(|output| format!("{name}.{output}")).collect();
+                let choices: Vec<&str> = choices.iter().map(String::as_str).collect();
+                self.errors.push(CheckError::UnknownOutput {
+                    node: name.to_string(),
+                    output: String::new(),
+                    span: reference.span,
+                    help: format!("{} `{name}` has several outputs; name one: {}", producer.keyword, one_of(&choices)),
+                });
+                return None;
+            }
+        };
+        let Some((_, kind)) = producer.outputs.iter().find(|(known, _)| *known == output_name) else {
+            let mut help = did_you_mean(&output_name, &outputs)
+                .unwrap_or_else(|| format!("`{name}` has {}", one_of(&outputs)));
+            if producer.keyword == "split" && output_name == "valid" {
+                help = format!("split `{name}` has no `valid` part; give it `valid=` a fraction above 0");
+            }
+            self.errors.push(CheckError::UnknownOutput {
+                node: name.to_string(),
+                output: output_name,
+                span: reference.span,
+                help,
+            });
+            return None;
+        };
+        if let Some(expected) = expected {
+            if *kind != expected {
+                let help = match expected {
+                    OutputKind::Table => "refer to a dataset, transform, split part or step output that is a table",
+                    OutputKind::Model => "refer to a `train` model",
+                    OutputKind::File => "refer to a file output",
+                };
+                self.errors.push(CheckError::WrongReferenceKind {
+                    what: what.to_string(),
+                    expected: expected.describe().to_string(),
+                    name: reference.value.clone(),
+                    found: kind.describe().to_string(),
+                    span: reference.span,
+                    help: help.to_string(),
+                });
+                return None;
+            }
+        }
+        self.used.insert(name.to_string());
+        Some(Resolved { node: name.to_string(), output: output_name })
+    }
+
+    /// Resolves a table reference and returns its schema, if known.
+    pub(crate) fn table(&mut self, reference: &Spanned<String>, what: &str) -> Option<(Resolved, Option<Schema>)> {
+        let resolved = self.resolve(reference, what, Some(OutputKind::Table))?;
+        let schema = self.checked.schemas.get(&resolved).cloned();
+        Some((resolved, schema))
+    }
+
+    /// A numeric option, with `(param)` resolved; `default` when absent.
+    pub(crate) fn number(&self, value: Option<&Spanned<Value>>, default: f64) -> f64 {
+        value.and_then(|value| self.checked.value(&value.value).as_f64()).unwrap_or(default)
+    }
+
+    /// A string option, with `(param)` resolved.
+    pub(crate) fn text(&self, value: Option<&Spanned<Value>>) -> Option<String> {
+        value.and_then(|value| self.checked.value(&value.value).as_str().map(str::to_string))
+    }
+
+    /// Warns about tables that nothing reads.
+    fn unused(&mut self, spec: &Spec) {
+        for item in &spec.items {
+            let (kind, name) = match item {
+                Item::Dataset(node) => ("dataset", &node.name),
+                Item::Transform(node) => ("transform", &node.name),
+                _ => continue,
+            };
+            if !self.used.contains(name.as_str()) {
+                self.errors.push(CheckError::Unused {
+                    kind: kind.to_string(),
+                    name: name.value.clone(),
+                    span: name.span,
+                    help: format!("read it with `from=\"{}\"`, or remove it", name.value),
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Turns checked raw nodes into the typed AST, one function per node kind.
+//!
+//! Raw nodes that miss a required part were reported by the reader and are skipped here.
+
+use super::reader::{RawNode, Reader};
+use crate::ast::{
+    ColumnType, CompareTo, Dataset, Evaluate, Expect, ExprSource, Gate, Item, Monitor, MonitorRule, Op,
+    Package, Project, Register, Schedule, Serve, Source, Spanned, Spec, Split, Step,
+    StepInput, StepOutput, Target, Tracking, Train, Transform, Tune, Value,
+};
+
+pub(super) fn spec(reader: &mut Reader, nodes: Vec<RawNode>) -> Spec {
+    let mut spec = Spec { param_uses: std::mem::take(&mut reader.param_uses), ..Spec::default() };
+    for node in nodes {
+        match node.keyword {
+            "project" => spec.project = project(&node),
+            "params" => spec.params = node.params,
+            "store" => spec.store = node.args.first().cloned(),
+            "tracking" => {
+                spec.tracking = node
+                    .arg_str(0)
+                    .map(|backend| Tracking { backend, options: node.options.clone() })
+            }
+            _ => {
+                if let Some(item) = item(reader, &node) {
+                    spec.items.push(item);
+                }
+            }
+        }
+    }
+    spec
+}
+
+fn project(node: &RawNode) -> Option<Project> {
+    let text = |keyword: &str| node.child(keyword).and_then(|child| child.arg_str(0)).map(|text| text.value);
+    Some(Project {
+        name: node.arg_str(0)?,
+        options: node.options.clone(),
+        description: text("description"),
+        owner: text("owner"),
+    })
+}
+
+fn item(reader: &mut Reader, node: &RawNode) -> Option<Item> {
+    if !node.complete {
+        return None;
+    }
+    let name = node.arg_str(0);
+    let option = |key: &str| node.options.str(key);
+    Some(match node.keyword {
+        "dataset" => Item::Dataset(dataset(node, name?)),
+        "transform" => Item::Transform(Transform {
+            name: name?,
+            from: option("from")?,
+            ops: node.children.iter().filter_map(|child| op(reader, child)).collect(),
+            span: node.span,
+        }),
+        "split" => Item::Split(Split { name: name?, from: option("from")?, options: node.options.clone(), span: node.span }),
+        "train" => Item::Train(Train {
+            name: name?,
+            data: option("data")?,
+            label: option("label")?,
+            valid: option("valid"),
+            xgboost: node.child("xgboost").filter(|child| child.complete).map(|child| {
+                Spanned::new(child.options.clone(), child.keyword_span)
+            }),
+            span: node.span,
+        }),
+        "tune" => Item::Tune(Tune { model: name?, options: node.options.clone(), space: node.space.clone(), span: node.span }),
+        "evaluate" => Item::Evaluate(evaluate(node, name?)),
+        "register" => Item::Register(Register {
+            name: name?,
+            model: option("model")?,
+            options: node.options.clone(),
+            span: node.span,
+        }),
+        "package" => Item::Package(Package { model: name?, options: node.options.clone(), span: node.span }),
+        "serve" => Item::Serve(Serve {
+            name: name?,
+            model: option("model")?,
+            options: node.options.clone(),
+            log_predictions: node.child("log-predictions").and_then(|child| match child.args.first()?.value {
+                Value::Bool(flag) => Some(flag),
+                _ => None,
+            }),
+            max_batch: node.child("max-batch").and_then(|child| child.args.first().cloned()),
+            span: node.span,
+        }),
+        "monitor" => Item::Monitor(monitor(node, name?)),
+        "schedule" => Item::Schedule(Schedule { name: name?, cron: option("cron")? }),
+        "step" => Item::Step(step(node, name?)),
+        "target" => Item::Target(Target {
+            kind: name?,
+            options: node.options.clone(),
+            runner: node.child("runner").and_then(|child| child.arg_str(0)).map(|text| text.value),
+            install: node.child("install").and_then(|child| child.arg_str(0)).map(|text| text.value),
+            span: node.span,
+        }),
+        _ => return None,
+    })
+}
+
+fn dataset(node: &RawNode, name: Spanned<String>) -> Dataset {
+    let source = node
+        .child("source")
+        .filter(|child| child.complete)
+        .map(|child| Source { paths: child.arg_strs(), options: child.options.clone() });
+    let schema = node.child("schema").map(|child| schema(child));
+    let expects = node
+        .children_named("expect")
+        .filter(|child| child.complete)
+        .filter_map(|child| {
+            Some(Expect {
+                rule: child.arg_str(0)?,
+                column: child.arg_str(1),
+                options: child.options.clone(),
+                span: child.span,
+            })
+        })
+        .collect();
+    let on_invalid = node.child("on-invalid").and_then(|child| child.arg_str(0));
+    Dataset { name, source, schema, expects, on_invalid, span: node.span }
+}
+
+fn schema(node: &RawNode) -> Spanned<Vec<crate::ast::ColumnDecl>> {
+    Spanned::new(node.columns.clone(), node.keyword_span)
+}
+
+fn expression(reader: &Reader, value: &Spanned<Value>) -> Option<ExprSource> {
+    let text = value.value.as_str()?.to_string();
+    let start = value.span.offset();
+    let raw = reader.source.get(start..start + value.span.len()).unwrap_or_default();
+    // Positions inside the expression map one to one onto the file only when the string was
+    // written in plain quotes without escapes.
+    let text_offset = (raw.starts_with('"') && !raw.starts_with("\"\"\"") && !raw.contains('\\'))
+        .then_some(start + 1);
+    Some(ExprSource { text, span: value.span, text_offset })
+}
+
+fn op(reader: &mut Reader, node: &RawNode) -> Option<Spanned<Op>> {
+    if !node.complete {
+        return None;
+    }
+    let columns = node.arg_strs();
+    let op = match node.keyword {
+        "drop" => Op::Drop(columns),
+        "keep" => Op::Keep(columns),
+        "rename" => Op::Rename { from: node.arg_str(0)?, to: node.arg_str(1)? },
+        "cast" => {
+            let ty = node.arg_str(1)?;
+            Op::Cast { column: node.arg_str(0)?, ty: Spanned::new(ColumnType::parse(&ty.value)?, ty.span) }
+        }
+        "impute" => Op::Impute { columns, options: node.options.clone() },
+        "one-hot" => Op::OneHot { columns, options: node.options.clone() },
+        "derive" => Op::Derive { column: node.arg_str(0)?, expr: expression(reader, node.args.get(1)?)? },
+        "filter" => Op::Filter(expression(reader, node.args.first()?)?),
+        "scale" => Op::Scale { columns, options: node.options.clone() },
+        _ => return None,
+    };
+    Some(Spanned::new(op, node.span))
+}
+
+fn evaluate(node: &RawNode, model: Spanned<String>) -> Evaluate {
+    let data = node.options.str("data").unwrap_or_else(|| Spanned::new(String::new(), node.keyword_span));
+    Evaluate {
+        model,
+        data,
+        metrics: node.child("metrics").map(RawNode::arg_strs),
+        gates: node
+            .children_named("gate")
+            .filter_map(|child| Some(Gate { metric: child.arg_str(0)?, options: child.options.clone(), span: child.span }))
+            .collect(),
+        compare_to: node
+            .children_named("compare-to")
+            .filter(|child| child.complete)
+            .filter_map(|child| Some(CompareTo { model: child.arg_str(0)?, options: child.options.clone() }))
+            .collect(),
+        span: node.span,
+    }
+}
+
+fn monitor(node: &RawNode, name: Spanned<String>) -> Monitor {
+    let rules = |keyword: &str| -> Vec<MonitorRule> {
+        node.children_named(keyword)
+            .filter_map(|child| Some(MonitorRule { name: child.arg_str(0)?, options: child.options.clone(), span: child.span }))
+            .collect()
+    };
+    let missing = || Spanned::new(String::new(), node.keyword_span);
+    Monitor {
+        name,
+        model: node.options.str("model").unwrap_or_else(missing),
+        reference: node.options.str("reference").unwrap_or_else(missing),
+        current: node.options.str("current").unwrap_or_else(missing),
+        drifts: rules("drift"),
+        performance: rules("performance"),
+        features: node.child("features").map(RawNode::arg_strs),
+        on_drift: node.child("on-drift").and_then(|child| child.arg_str(0)),
+        span: node.span,
+    }
+}
+
+fn step(node: &RawNode, name: Spanned<String>) -> Step {
+    let inputs = node
+        .children_named("input")
+        .filter(|child| child.complete)
+        .filter_map(|child| Some(StepInput { name: child.arg_str(0)?, from: child.options.str("from")? }))
+        .collect();
+    let outputs = node
+        .children_named("output")
+        .filter_map(|child| {
+            let kind = child
+                .options
+                .str("type")
+                .unwrap_or_else(|| Spanned::new("table".to_string(), child.keyword_span));
+            Some(StepOutput {
+                name: child.arg_str(0)?,
+                kind,
+                schema: child.child("schema").map(|schema_node| schema(schema_node)),
+            })
+        })
+        .collect();
+    let code = node.children_named("code").flat_map(RawNode::arg_strs).collect();
+    let env = node
+        .children_named("env")
+        .filter(|child| child.complete)
+        .filter_map(|child| Some((child.arg_str(0)?, child.args.get(1)?.clone())))
+        .collect();
+    Step { name, run: node.child("run").and_then(|child| child.arg_str(0)), inputs, outputs, code, env, span: node.span }
+}

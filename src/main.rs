@@ -1,0 +1,40 @@
+//! The `mlopsc` binary: command-line wiring only. Parses flags, reads files, prints, exits.
+
+mod cli;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit codes: one function decides them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Everything went well (warnings allowed).
+    Ok,
+    /// The user's spec or data has errors.
+    UserError,
+    /// The command line was wrong, or a file could not be read.
+    UsageError,
+}
+
+impl Outcome {
+    fn code(self) -> u8 {
+        match self {
+            Outcome::Ok => 0,
+            Outcome::UserError => 1,
+            Outcome::UsageError => 2,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("internal error: mlopsc crashed, which is a bug in mlopsc, not in your files.");
+        eprintln!("{info}");
+        eprintln!("please report it with the spec and command that triggered it");
+        std::process::exit(101);
+    }));
+    let args = cli::Cli::parse();
+    ExitCode::from(cli::run(args).code())
+}
