@@ -404,6 +404,10 @@ impl Checker {
         };
         let Some(producer) = self.checked.producers.get(name) else {
             let names: Vec<&str> = self.checked.producers.keys().map(String::as_str).collect();
+            // The user evidently meant the close match: don't also call it unused.
+            if let Some(meant) = crate::suggest::closest(name, &names) {
+                self.used.insert(meant.to_string());
+            }
             let help = did_you_mean(name, &names).unwrap_or_else(|| {
                 if names.is_empty() {
                     "declare a `dataset` first".to_string()
