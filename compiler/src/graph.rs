@@ -1,7 +1,7 @@
 //! The one place that talks to `petgraph`: deterministic topological order and cycle detection.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeSet, BinaryHeap};
 
 use petgraph::graph::DiGraph;
 
@@ -9,7 +9,7 @@ use petgraph::graph::DiGraph;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Dag {
     names: Vec<String>,
-    edges: Vec<(usize, usize)>,
+    edges: BTreeSet<(usize, usize)>,
 }
 
 impl Dag {
@@ -21,17 +21,17 @@ impl Dag {
 
     /// Adds an edge `from → to` (`to` depends on `from`).
     pub(crate) fn add_edge(&mut self, from: usize, to: usize) {
-        if !self.edges.contains(&(from, to)) {
-            self.edges.push((from, to));
-        }
+        self.edges.insert((from, to));
     }
 
     /// Node indices in topological order, ties broken by name; nodes on or behind a cycle are
     /// left out.
     pub(crate) fn topological_order(&self) -> Vec<usize> {
         let mut indegree = vec![0usize; self.names.len()];
-        for &(_, to) in &self.edges {
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); self.names.len()];
+        for &(from, to) in &self.edges {
             indegree[to] += 1;
+            dependents[from].push(to);
         }
         let mut ready: BinaryHeap<Reverse<(&str, usize)>> = indegree
             .iter()
@@ -42,12 +42,10 @@ impl Dag {
         let mut order = Vec::with_capacity(self.names.len());
         while let Some(Reverse((_, index))) = ready.pop() {
             order.push(index);
-            for &(from, to) in &self.edges {
-                if from == index {
-                    indegree[to] -= 1;
-                    if indegree[to] == 0 {
-                        ready.push(Reverse((self.names[to].as_str(), to)));
-                    }
+            for &to in &dependents[index] {
+                indegree[to] -= 1;
+                if indegree[to] == 0 {
+                    ready.push(Reverse((self.names[to].as_str(), to)));
                 }
             }
         }

@@ -207,16 +207,21 @@ pub fn check(spec: Spec) -> (Checked, Vec<CheckError>) {
     checker.params(&spec);
     checker.declare(&spec);
     let order = checker.producer_order(&spec);
+    // The first declaration of each producer name (later duplicates were reported).
+    let mut producer_items: BTreeMap<&str, &Item> = BTreeMap::new();
+    for item in &spec.items {
+        if let Some(("step", name)) = declaration(item) {
+            producer_items.entry(name.as_str()).or_insert(item);
+        }
+    }
     for name in order {
-        for item in &spec.items {
-            match item {
-                Item::Dataset(dataset) if dataset.name.value == name => checker.dataset(dataset),
-                Item::Transform(transform) if transform.name.value == name => checker.transform(transform),
-                Item::Split(split) if split.name.value == name => checker.split(split),
-                Item::Step(step) if step.name.value == name => checker.step(step),
-                Item::Train(train) if train.name.value == name => checker.train(train),
-                _ => {}
-            }
+        match producer_items.get(name.as_str()) {
+            Some(Item::Dataset(dataset)) => checker.dataset(dataset),
+            Some(Item::Transform(transform)) => checker.transform(transform),
+            Some(Item::Split(split)) => checker.split(split),
+            Some(Item::Step(step)) => checker.step(step),
+            Some(Item::Train(train)) => checker.train(train),
+            _ => {}
         }
     }
     checker.registry(&spec);

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use mlops_stdlib::signature::{Literal, OptionSpec};
 use mlops_stdlib::vocabulary;
+use serde::Serialize;
 use serde_json::{json, Value as Json};
 
 use super::ir::{
@@ -144,16 +145,30 @@ fn order(mut steps: Vec<Step>) -> Vec<Step> {
         .collect()
 }
 
+/// What a step's fingerprint covers: its kind, resolved parameters, the names and sources of
+/// its inputs, its outputs and the mlopsc version. Schemas are left out: they follow from
+/// upstream parameters and data, which the cache key covers through the inputs' content hashes.
+#[derive(Serialize)]
+struct FingerprintContent<'a> {
+    kind: &'a str,
+    params: &'a BTreeMap<String, Json>,
+    inputs: Vec<(&'a str, &'a OutputRef, &'a str)>,
+    outputs: Vec<(&'a str, &'a str)>,
+    mlopsc_version: &'a str,
+}
+
 fn fingerprint(step: &Step) -> String {
-    let content = json!({
-        "kind": step.kind,
-        "params": step.params,
-        "inputs": step.inputs,
-        "outputs": step.outputs,
-        "mlopsc_version": MLOPSC_VERSION,
-    });
-    let bytes = serde_json::to_vec(&content).unwrap_or_default();
-    format!("blake3:{}", blake3::hash(&bytes))
+    let content = FingerprintContent {
+        kind: &step.kind,
+        params: &step.params,
+        inputs: step.inputs.iter().map(|input| (input.name.as_str(), &input.from, input.kind.as_str())).collect(),
+        outputs: step.outputs.iter().map(|output| (output.name.as_str(), output.kind.as_str())).collect(),
+        mlopsc_version: MLOPSC_VERSION,
+    };
+    let mut hasher = blake3::Hasher::new();
+    // Writing JSON into a hasher cannot fail: the hasher's writer never errors.
+    let _ = serde_json::to_writer(&mut hasher, &content);
+    format!("blake3:{}", hasher.finalize())
 }
 
 fn literal_json(value: &Value) -> Json {
@@ -384,10 +399,16 @@ impl Lowering<'_> {
             }
             Item::Serve(serve) => {
                 let name = serve.name.as_str();
-                let (mut params, refs) = self.node_options("serve", &serve.options, &format!("serve.{name}"));
-                params.insert("log_predictions".to_string(), json!(serve.log_predictions.unwrap_or(false)));
-                let max_batch = serve.max_batch.as_ref().map_or(json!(1000), |value| self.json(&value.value, name));
-                params.insert("max_batch".to_string(), max_batch);
+                let (mut params, mut refs) = self.node_options("serve", &serve.options, &format!("serve.{name}"));
+                for (key, value, default) in
+                    [("log_predictions", &serve.log_predictions, json!(false)), ("max_batch", &serve.max_batch, json!(1000))]
+                {
+                    let json = value.as_ref().map_or(default, |value| self.json(&value.value, name));
+                    if let Some(Value::Param(param)) = value.as_ref().map(|value| &value.value) {
+                        refs.insert(key.to_string(), param.clone());
+                    }
+                    params.insert(key.to_string(), json);
+                }
                 let registry_name = serve.model.as_str().split('@').next().unwrap_or_default().to_string();
                 let extra = self.register_step(&registry_name);
                 self.push("serve", name, params, refs, Vec::new(), Vec::new(), &extra);
