@@ -75,14 +75,14 @@ fn read_spec(path: &Path) -> Result<SpecFile, Outcome> {
             } else {
                 ""
             };
-            eprintln!("error: cannot read `{display}`: {error}{hint}");
+            crate::output::stderr_line(&format!("error: cannot read `{display}`: {error}{hint}"));
             return Err(Outcome::UsageError);
         }
     };
     let source = match String::from_utf8(bytes) {
         Ok(source) => source,
         Err(error) => {
-            eprintln!("error: `{display}` is not UTF-8 text (invalid byte at offset {})", error.utf8_error().valid_up_to());
+            crate::output::stderr_line(&format!("error: `{display}` is not UTF-8 text (invalid byte at offset {})", error.utf8_error().valid_up_to()));
             return Err(Outcome::UserError);
         }
     };
@@ -109,14 +109,14 @@ pub(crate) fn run(cli: Cli) -> Outcome {
         Command::Check { spec, message_format } => check(&spec, message_format),
         Command::Plan { spec, json } => compiled(&spec).map(|(_, plan)| {
             if json {
-                print!("{}", plan.to_json());
+                crate::output::stdout(&plan.to_json());
             } else {
-                print!("{}", plan::to_human(&plan));
+                crate::output::stdout(&plan::to_human(&plan));
             }
         }),
         Command::Graph { spec, format } => compiled(&spec).map(|(_, plan)| match format {
-            GraphFormat::Dot => print!("{}", plan::to_dot(&plan)),
-            GraphFormat::Mermaid => print!("{}", plan::to_mermaid(&plan)),
+            GraphFormat::Dot => crate::output::stdout(&plan::to_dot(&plan)),
+            GraphFormat::Mermaid => crate::output::stdout(&plan::to_mermaid(&plan)),
         }),
     };
     match result {
@@ -135,7 +135,7 @@ fn check(path: &Path, format: MessageFormat) -> Result<(), Outcome> {
     match (compilation.has_errors(), &compilation.plan) {
         (false, Some(plan)) => {
             if format == MessageFormat::Human {
-                eprintln!("{}: ok, {} steps", spec.display, plan.steps.len());
+                crate::output::stderr_line(&format!("{}: ok, {} steps", spec.display, plan.steps.len()));
             }
             Ok(())
         }

@@ -1,6 +1,7 @@
 //! The `mlopsc` binary: command-line wiring only. Parses flags, reads files, prints, exits.
 
 mod cli;
+mod output;
 mod report;
 
 use std::process::ExitCode;

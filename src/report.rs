@@ -46,18 +46,18 @@ pub(crate) fn print(spec: &SpecFile, diagnostics: &[Diagnostic], format: Message
                     .with_source_code(NamedSource::new(&spec.display, spec.source.clone()));
                 let mut text = String::new();
                 if handler.render_report(&mut text, report.as_ref()).is_ok() {
-                    eprintln!("{text}");
+                    crate::output::stderr_line(&format!("{text}"));
                 }
             }
         }
         MessageFormat::Json => {
             for diagnostic in diagnostics {
-                println!("{}", json_line(spec, diagnostic));
+                crate::output::stdout(&format!("{}\n", json_line(spec, diagnostic)));
             }
         }
         MessageFormat::Github => {
             for diagnostic in diagnostics {
-                println!("{}", github_line(spec, diagnostic));
+                crate::output::stdout(&format!("{}\n", github_line(spec, diagnostic)));
             }
         }
     }
@@ -135,13 +135,13 @@ pub(crate) fn summary(spec: &SpecFile, diagnostics: &[Diagnostic]) {
     let plural = |count: usize, word: &str| format!("{count} {word}{}", if count == 1 { "" } else { "s" });
     match (errors, warnings) {
         (0, 0) => {}
-        (0, warnings) => eprintln!("warning: {} in {}", plural(warnings, "warning"), spec.display),
-        (errors, 0) => eprintln!("error: {} in {}", plural(errors, "error"), spec.display),
-        (errors, warnings) => eprintln!(
+        (0, warnings) => crate::output::stderr_line(&format!("warning: {} in {}", plural(warnings, "warning"), spec.display)),
+        (errors, 0) => crate::output::stderr_line(&format!("error: {} in {}", plural(errors, "error"), spec.display)),
+        (errors, warnings) => crate::output::stderr_line(&format!(
             "error: {} and {} in {}",
             plural(errors, "error"),
             plural(warnings, "warning"),
             spec.display
-        ),
+        )),
     }
 }
