@@ -82,7 +82,10 @@ fn read_spec(path: &Path) -> Result<SpecFile, Outcome> {
     let source = match String::from_utf8(bytes) {
         Ok(source) => source,
         Err(error) => {
-            crate::output::stderr_line(&format!("error: `{display}` is not UTF-8 text (invalid byte at offset {})", error.utf8_error().valid_up_to()));
+            crate::output::stderr_line(&format!(
+                "error: `{display}` is not UTF-8 text (invalid byte at offset {})",
+                error.utf8_error().valid_up_to()
+            ));
             return Err(Outcome::UserError);
         }
     };

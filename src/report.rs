@@ -46,7 +46,7 @@ pub(crate) fn print(spec: &SpecFile, diagnostics: &[Diagnostic], format: Message
                     .with_source_code(NamedSource::new(&spec.display, spec.source.clone()));
                 let mut text = String::new();
                 if handler.render_report(&mut text, report.as_ref()).is_ok() {
-                    crate::output::stderr_line(&format!("{text}"));
+                    crate::output::stderr_line(&text);
                 }
             }
         }
@@ -135,7 +135,9 @@ pub(crate) fn summary(spec: &SpecFile, diagnostics: &[Diagnostic]) {
     let plural = |count: usize, word: &str| format!("{count} {word}{}", if count == 1 { "" } else { "s" });
     match (errors, warnings) {
         (0, 0) => {}
-        (0, warnings) => crate::output::stderr_line(&format!("warning: {} in {}", plural(warnings, "warning"), spec.display)),
+        (0, warnings) => {
+            crate::output::stderr_line(&format!("warning: {} in {}", plural(warnings, "warning"), spec.display))
+        }
         (errors, 0) => crate::output::stderr_line(&format!("error: {} in {}", plural(errors, "error"), spec.display)),
         (errors, warnings) => crate::output::stderr_line(&format!(
             "error: {} and {} in {}",

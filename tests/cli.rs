@@ -189,7 +189,8 @@ fn plan_json_is_byte_identical_across_runs_and_folders() {
     let plan: serde_json::Value = serde_json::from_slice(&a.stdout).expect("plan is JSON");
     assert_eq!(plan["plan_version"], 1);
     assert_eq!(plan["spec"]["file"], "mlops.kdl");
-    let ids: Vec<&str> = plan["steps"].as_array().expect("steps").iter().map(|step| step["id"].as_str().unwrap_or("")).collect();
+    let ids: Vec<&str> =
+        plan["steps"].as_array().expect("steps").iter().map(|step| step["id"].as_str().unwrap_or("")).collect();
     assert_eq!(ids[..4], ["ingest.customers", "validate.customers", "transform.features", "split.holdout"]);
     let text = String::from_utf8(a.stdout).expect("UTF-8");
     assert!(!text.contains(first.path().to_str().expect("UTF-8 path")), "the plan must not hold absolute paths");

@@ -3,7 +3,10 @@
 use std::time::Instant;
 
 fn main() {
-    let path = std::env::args().skip(1).find(|arg| !arg.starts_with("--")).unwrap_or_else(|| "examples/churn/mlops.kdl".to_string());
+    let path = std::env::args()
+        .skip(1)
+        .find(|arg| !arg.starts_with("--"))
+        .unwrap_or_else(|| "examples/churn/mlops.kdl".to_string());
     let source = std::fs::read_to_string(&path).expect("spec readable");
     let runs = 10;
     let mut parse_ms = 0.0;
@@ -29,5 +32,12 @@ fn main() {
         json_ms += start.elapsed().as_secs_f64() * 1000.0;
     }
     let n = runs as f64;
-    println!("{path}: kdl parse {:.2} ms, syntax (incl. kdl) {:.2} ms, check {:.2} ms, lower {:.2} ms, plan JSON {:.2} ms", kdl_ms / n, parse_ms / n, check_ms / n, lower_ms / n, json_ms / n);
+    println!(
+        "{path}: kdl parse {:.2} ms, syntax (incl. kdl) {:.2} ms, check {:.2} ms, lower {:.2} ms, plan JSON {:.2} ms",
+        kdl_ms / n,
+        parse_ms / n,
+        check_ms / n,
+        lower_ms / n,
+        json_ms / n
+    );
 }

@@ -115,6 +115,9 @@ pub struct Spec {
     pub items: Vec<Item>,
     /// Every `(param)` reference, with what the place it is used in accepts.
     pub param_uses: Vec<ParamUse>,
+    /// Whether the syntax stage reported problems: then some nodes, or some of their
+    /// references, were left out, and what reads what is not fully known.
+    pub partial: bool,
 }
 
 /// A `(param)"name"` written where a value is expected.
@@ -505,8 +508,8 @@ pub struct Serve {
     pub model: Spanned<String>,
     /// Its options.
     pub options: Options,
-    /// `log-predictions`.
-    pub log_predictions: Option<bool>,
+    /// `log-predictions`: a boolean or a `(param)`.
+    pub log_predictions: Option<Spanned<Value>>,
     /// `max-batch`.
     pub max_batch: Option<Spanned<Value>>,
     /// The whole node.

@@ -168,7 +168,10 @@ fn lex(text: &str) -> Result<Vec<(Token, Range)>, ParseError> {
                 }
                 let literal: String = text[start..index].chars().filter(|c| *c != '_').collect();
                 let token = if is_float {
-                    literal.parse().map(Token::Float).map_err(|_| error(format!("`{literal}` is not a number"), index))?
+                    literal
+                        .parse()
+                        .map(Token::Float)
+                        .map_err(|_| error(format!("`{literal}` is not a number"), index))?
                 } else {
                     literal.parse().map(Token::Int).map_err(|_| error(format!("`{literal}` is too large"), index))?
                 };
@@ -236,10 +239,7 @@ fn lex(text: &str) -> Result<Vec<(Token, Range)>, ParseError> {
                     }
                     _ => {
                         let character = text[start..].chars().next().unwrap_or('?');
-                        return Err(error(
-                            format!("unexpected character `{character}`"),
-                            start + character.len_utf8(),
-                        ));
+                        return Err(error(format!("unexpected character `{character}`"), start + character.len_utf8()));
                     }
                 };
                 tokens.push((Token::Op(op), Range { start, end: start + 1 }));
@@ -250,9 +250,20 @@ fn lex(text: &str) -> Result<Vec<(Token, Range)>, ParseError> {
     Ok(tokens)
 }
 
+/// The most tokens an expression may have. The parser and the type checker recurse over the
+/// tree, whose depth is bounded by its token count; without a bound, a long or deeply nested
+/// expression would overflow the stack and abort instead of giving a diagnostic.
+pub const MAX_TOKENS: usize = 256;
+
 /// Parses an expression.
 pub fn parse(text: &str) -> Result<Expr, ParseError> {
     let tokens = lex(text)?;
+    if let Some((_, range)) = tokens.get(MAX_TOKENS) {
+        return Err(ParseError {
+            message: format!("the expression is longer than {MAX_TOKENS} tokens; split it into several `derive` lines"),
+            range: *range,
+        });
+    }
     let mut parser = Parser { tokens, position: 0, length: text.len() };
     if parser.tokens.is_empty() {
         return Err(ParseError { message: "empty expression".to_string(), range: Range { start: 0, end: text.len() } });
@@ -473,6 +484,11 @@ mod tests {
             ("a b", "unexpected text after the expression", 2),
             ("\"x\"", "strings inside expressions use single quotes: 'text'", 0),
             ("'open", "unterminated string", 0),
+            (
+                &"(".repeat(MAX_TOKENS + 1),
+                "the expression is longer than 256 tokens; split it into several `derive` lines",
+                MAX_TOKENS,
+            ),
         ];
         for (text, message, start) in cases {
             let error = parse(text).unwrap_err();

@@ -62,9 +62,7 @@ fn every_code_has_an_error_fixture() {
             seen.push_str(&std::fs::read_to_string(&path).expect("snapshot is readable"));
         }
     }
-    let uncovered: Vec<String> = codes_in_source()
-        .into_iter()
-        .filter(|code| !seen.lines().any(|line| line.trim() == code.as_str()))
-        .collect();
+    let uncovered: Vec<String> =
+        codes_in_source().into_iter().filter(|code| !seen.lines().any(|line| line.trim() == code.as_str())).collect();
     assert!(uncovered.is_empty(), "codes no error fixture shows: {uncovered:?}");
 }

@@ -9,7 +9,8 @@ fn render(name: &str, source: &str, diagnostics: &[Diagnostic]) -> String {
     let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(80);
     let mut out = String::new();
     for diagnostic in diagnostics {
-        let report = miette::Report::new(diagnostic.clone()).with_source_code(NamedSource::new(name, source.to_string()));
+        let report =
+            miette::Report::new(diagnostic.clone()).with_source_code(NamedSource::new(name, source.to_string()));
         handler.render_report(&mut out, report.as_ref()).expect("rendering to a String cannot fail");
         out.push('\n');
     }

@@ -7,9 +7,30 @@ const CHURN: &str = include_str!("../../examples/churn/mlops.kdl");
 
 /// Fragments that are likely to make interesting near-miss specs when spliced in.
 const FRAGMENTS: &[&str] = &[
-    "{", "}", "\"", "=", "(param)", "(secret)", "(env)", "#true", "#null", "1.5e3", "-1", ";", "\n",
-    "dataset \"x\"", "from=\"features\"", "holdout.valid", "@production", "derive \"z\" \"a / (b\"",
-    "filter \"not\"", "schema { a int }", "/-", "r#\"raw\"#", "\"\"\"\nmulti\n\"\"\"", "0x1F",
+    "{",
+    "}",
+    "\"",
+    "=",
+    "(param)",
+    "(secret)",
+    "(env)",
+    "#true",
+    "#null",
+    "1.5e3",
+    "-1",
+    ";",
+    "\n",
+    "dataset \"x\"",
+    "from=\"features\"",
+    "holdout.valid",
+    "@production",
+    "derive \"z\" \"a / (b\"",
+    "filter \"not\"",
+    "schema { a int }",
+    "/-",
+    "r#\"raw\"#",
+    "\"\"\"\nmulti\n\"\"\"",
+    "0x1F",
 ];
 
 fn mutate(source: &str, edits: &[(usize, usize, usize)]) -> String {

@@ -56,10 +56,7 @@ impl ValueKind {
 
     /// Whether a `(param)"name"` reference may stand for this value.
     pub fn accepts_param(self) -> bool {
-        matches!(
-            self,
-            ValueKind::Int | ValueKind::Float | ValueKind::Bool | ValueKind::String | ValueKind::Any
-        )
+        matches!(self, ValueKind::Int | ValueKind::Float | ValueKind::Bool | ValueKind::String | ValueKind::Any)
     }
 }
 

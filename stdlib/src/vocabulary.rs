@@ -3,21 +3,12 @@
 //! The checker validates specs against this table, the plan fills defaults from it, and a test
 //! keeps `docs/language.md` in step with it. Change a default here and it changes everywhere.
 
-use crate::signature::{
-    ArgSpec, Args, Children, Literal, NodeSpec, OptionSpec, Range, ValueKind,
-};
+use crate::signature::{ArgSpec, Args, Children, Literal, NodeSpec, OptionSpec, Range, ValueKind};
 
 use ValueKind::*;
 
 const fn node(keyword: &'static str, summary: &'static str) -> NodeSpec {
-    NodeSpec {
-        keyword,
-        summary,
-        args: Args::NONE,
-        options: &[],
-        children: Children::None,
-        repeatable: true,
-    }
+    NodeSpec { keyword, summary, args: Args::NONE, options: &[], children: Children::None, repeatable: true }
 }
 
 const NAME: ArgSpec = ArgSpec::new("name", Name);
@@ -66,8 +57,7 @@ pub const MULTICLASS_METRICS: &[&str] = &["logloss", "accuracy", "precision", "r
 /// Metrics for regressors.
 pub const REGRESSION_METRICS: &[&str] = &["rmse", "mae", "r2"];
 /// Every metric name the language knows.
-pub const METRICS: &[&str] =
-    &["auc", "logloss", "accuracy", "precision", "recall", "f1", "rmse", "mae", "r2"];
+pub const METRICS: &[&str] = &["auc", "logloss", "accuracy", "precision", "recall", "f1", "rmse", "mae", "r2"];
 /// Metrics where a larger value is better; the others are better when smaller.
 pub const HIGHER_IS_BETTER: &[&str] = &["auc", "accuracy", "precision", "recall", "f1", "r2"];
 
@@ -198,8 +188,9 @@ const TRANSFORM_OPS: &[NodeSpec] = &[
     },
     NodeSpec {
         args: COLUMNS,
-        options: &[OptionSpec::new("drop-first", Bool, "leave out the first level's column")
-            .default(Literal::Bool(false))],
+        options: &[
+            OptionSpec::new("drop-first", Bool, "leave out the first level's column").default(Literal::Bool(false))
+        ],
         ..node("one-hot", "replace a category column by one 0/1 column per level (`column_level`)")
     },
     NodeSpec {
@@ -248,19 +239,31 @@ const SPLIT: NodeSpec = NodeSpec {
 /// The parameters of the `xgboost` block, with XGBoost's own spellings where it has one.
 pub const XGBOOST_OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("objective", String, "the learning task").required().choices(OBJECTIVES),
-    OptionSpec::new("rounds", Int, "number of boosting rounds").default(Literal::Int(100)).range(Range::between(1.0, 100000.0)),
+    OptionSpec::new("rounds", Int, "number of boosting rounds")
+        .default(Literal::Int(100))
+        .range(Range::between(1.0, 100000.0)),
     OptionSpec::new("max_depth", Int, "maximum tree depth").default(Literal::Int(6)).range(Range::between(1.0, 64.0)),
     OptionSpec::new("eta", Float, "learning rate").default(Literal::Float(0.3)).range(Range::above_up_to(0.0, 1.0)),
     OptionSpec::new("early-stopping", Int, "stop after this many rounds without improvement on the validation data")
         .range(Range::at_least(1.0)),
-    OptionSpec::new("subsample", Float, "row sampling per tree").default(Literal::Float(1.0)).range(Range::above_up_to(0.0, 1.0)),
-    OptionSpec::new("colsample_bytree", Float, "column sampling per tree").default(Literal::Float(1.0)).range(Range::above_up_to(0.0, 1.0)),
-    OptionSpec::new("min_child_weight", Float, "minimum hessian in a leaf").default(Literal::Float(1.0)).range(Range::at_least(0.0)),
+    OptionSpec::new("subsample", Float, "row sampling per tree")
+        .default(Literal::Float(1.0))
+        .range(Range::above_up_to(0.0, 1.0)),
+    OptionSpec::new("colsample_bytree", Float, "column sampling per tree")
+        .default(Literal::Float(1.0))
+        .range(Range::above_up_to(0.0, 1.0)),
+    OptionSpec::new("min_child_weight", Float, "minimum hessian in a leaf")
+        .default(Literal::Float(1.0))
+        .range(Range::at_least(0.0)),
     OptionSpec::new("lambda", Float, "L2 regularisation").default(Literal::Float(1.0)).range(Range::at_least(0.0)),
     OptionSpec::new("alpha", Float, "L1 regularisation").default(Literal::Float(0.0)).range(Range::at_least(0.0)),
-    OptionSpec::new("gamma", Float, "minimum loss reduction to split").default(Literal::Float(0.0)).range(Range::at_least(0.0)),
+    OptionSpec::new("gamma", Float, "minimum loss reduction to split")
+        .default(Literal::Float(0.0))
+        .range(Range::at_least(0.0)),
     OptionSpec::new("max_bin", Int, "histogram bins").default(Literal::Int(256)).range(Range::between(2.0, 65536.0)),
-    OptionSpec::new("scale_pos_weight", Float, "weight of positive examples").default(Literal::Float(1.0)).range(Range::above(0.0)),
+    OptionSpec::new("scale_pos_weight", Float, "weight of positive examples")
+        .default(Literal::Float(1.0))
+        .range(Range::above(0.0)),
     OptionSpec::new("tree_method", String, "tree construction algorithm")
         .default(Literal::Str("hist"))
         .choices(&["hist", "approx", "exact"]),
@@ -279,7 +282,11 @@ const TRAIN: NodeSpec = NodeSpec {
     options: &[
         OptionSpec::new("data", Reference, "the training table").required(),
         OptionSpec::new("label", Column, "the column to predict").required(),
-        OptionSpec::new("valid", Reference, "validation table for early stopping (default: the split's `.valid` when it has one)"),
+        OptionSpec::new(
+            "valid",
+            Reference,
+            "validation table for early stopping (default: the split's `.valid` when it has one)",
+        ),
     ],
     children: Children::Nodes(TRAIN_CHILDREN),
     ..node("train", "train a model; every other column of `data` is a feature")
@@ -291,12 +298,16 @@ pub const DISTRIBUTIONS: &[&str] = &["uniform", "log-uniform", "int", "choice"];
 const TUNE: NodeSpec = NodeSpec {
     args: Args::exactly(&[ArgSpec::new("model", Reference)]),
     options: &[
-        OptionSpec::new("trials", Int, "number of trials").default(Literal::Int(20)).range(Range::between(1.0, 100000.0)),
+        OptionSpec::new("trials", Int, "number of trials")
+            .default(Literal::Int(20))
+            .range(Range::between(1.0, 100000.0)),
         OptionSpec::new("sampler", String, "search strategy").default(Literal::Str("tpe")).choices(&["tpe", "random"]),
         OptionSpec::new("metric", String, "the validation metric to optimise").required().choices(METRICS),
         OptionSpec::new("goal", String, "whether the metric should grow or shrink (default: by metric)")
             .choices(&["maximize", "minimize"]),
-        OptionSpec::new("parallel", Int, "trials run at once").default(Literal::Int(1)).range(Range::between(1.0, 256.0)),
+        OptionSpec::new("parallel", Int, "trials run at once")
+            .default(Literal::Int(1))
+            .range(Range::between(1.0, 256.0)),
         OptionSpec::new("seed", Int, "sampler seed").default(Literal::Int(0)).range(Range::at_least(0.0)),
     ],
     children: Children::SearchSpace,
@@ -343,7 +354,8 @@ const REGISTER: NodeSpec = NodeSpec {
     args: NAMED,
     options: &[
         OptionSpec::new("model", Reference, "the `train` model to register").required(),
-        OptionSpec::new("alias", String, "alias set when a new version passes its gates").default(Literal::Str("staging")),
+        OptionSpec::new("alias", String, "alias set when a new version passes its gates")
+            .default(Literal::Str("staging")),
         OptionSpec::new("promote", String, "alias that `mlopsc models promote` moves a version to")
             .default(Literal::Str("production")),
     ],
@@ -352,9 +364,13 @@ const REGISTER: NodeSpec = NodeSpec {
 
 const PACKAGE: NodeSpec = NodeSpec {
     args: Args::exactly(&[ArgSpec::new("model", Name)]),
-    options: &[OptionSpec::new("format", String, "`bundle` (model, schema, metadata, OpenAPI) or `docker` (bundle + Dockerfile)")
-        .default(Literal::Str("bundle"))
-        .choices(&["bundle", "docker"])],
+    options: &[OptionSpec::new(
+        "format",
+        String,
+        "`bundle` (model, schema, metadata, OpenAPI) or `docker` (bundle + Dockerfile)",
+    )
+    .default(Literal::Str("bundle"))
+    .choices(&["bundle", "docker"])],
     ..node("package", "package a registered model for deployment")
 };
 
@@ -392,7 +408,8 @@ const MONITOR_CHILDREN: &[NodeSpec] = &[
         args: Args::exactly(&[ArgSpec::choice("method", DRIFT_METHODS)]),
         options: &[
             OptionSpec::new("threshold", Float, "drift when the statistic exceeds this (psi)").range(Range::above(0.0)),
-            OptionSpec::new("p-value", Float, "drift when the p-value is below this (ks, chi2)").range(Range::above_up_to(0.0, 1.0)),
+            OptionSpec::new("p-value", Float, "drift when the p-value is below this (ks, chi2)")
+                .range(Range::above_up_to(0.0, 1.0)),
         ],
         ..node("drift", "a per-feature drift test")
     },
@@ -404,7 +421,11 @@ const MONITOR_CHILDREN: &[NodeSpec] = &[
         ],
         ..node("performance", "a metric on labelled current data")
     },
-    NodeSpec { args: COLUMNS, repeatable: false, ..node("features", "only watch these columns (default: all features)") },
+    NodeSpec {
+        args: COLUMNS,
+        repeatable: false,
+        ..node("features", "only watch these columns (default: all features)")
+    },
     NodeSpec {
         args: Args::exactly(&[ArgSpec::choice("action", &["retrain", "alert", "fail"])]),
         repeatable: false,
@@ -490,8 +511,8 @@ const TARGET: NodeSpec = NodeSpec {
 
 /// Every top-level node, in the order the docs present them.
 pub const TOP_LEVEL: &[NodeSpec] = &[
-    PROJECT, PARAMS, STORE, TRACKING, DATASET, TRANSFORM, SPLIT, TRAIN, TUNE, EVALUATE, REGISTER,
-    PACKAGE, SERVE, MONITOR, SCHEDULE, STEP, TARGET,
+    PROJECT, PARAMS, STORE, TRACKING, DATASET, TRANSFORM, SPLIT, TRAIN, TUNE, EVALUATE, REGISTER, PACKAGE, SERVE,
+    MONITOR, SCHEDULE, STEP, TARGET,
 ];
 
 /// The top-level node called `keyword`.

@@ -41,8 +41,8 @@ pub enum CheckError {
         help: String,
     },
 
-    /// A reference to an output its node does not have.
-    #[error("`{node}` has no output `{output}`")]
+    /// A reference to an output its node does not have, or a bare name for a node with several.
+    #[error("{}", unknown_output_message(.node, .output))]
     #[diagnostic(code("mlops::check::unknown-output"))]
     UnknownOutput {
         /// The node.
@@ -50,7 +50,7 @@ pub enum CheckError {
         /// The output written (empty when none was and one is needed).
         output: String,
         /// The reference.
-        #[label("no such output")]
+        #[label("{}", if output.is_empty() { "which output?" } else { "no such output" })]
         span: SourceSpan,
         /// The outputs it has.
         #[help]
@@ -360,7 +360,7 @@ pub enum CheckError {
         /// The model.
         model: String,
         /// The metric.
-        #[label("not a {task} metric")]
+        #[label("not for {task} model")]
         span: SourceSpan,
         /// The metrics that fit.
         #[help]
@@ -562,8 +562,8 @@ pub enum CheckError {
         placeholder: String,
         /// "input", "output".
         what: String,
-        /// The command.
-        #[label("in this command")]
+        /// The placeholder, or the whole command when it was written with escapes.
+        #[label("not declared")]
         span: SourceSpan,
         /// The declared names.
         #[help]
@@ -599,4 +599,13 @@ pub enum CheckError {
         #[help]
         help: String,
     },
+}
+
+/// "`holdout` has no output `tran`", or for a bare name: "`holdout` has several outputs".
+fn unknown_output_message(node: &str, output: &str) -> String {
+    if output.is_empty() {
+        format!("`{node}` has several outputs, and the reference does not say which")
+    } else {
+        format!("`{node}` has no output `{output}`")
+    }
 }

@@ -85,7 +85,9 @@ fn describe(ty: &ExprType) -> String {
 impl Context<'_> {
     fn span(&self, range: Range) -> SourceSpan {
         match self.source.text_offset {
-            Some(offset) => SourceSpan::new((offset + range.start).into(), range.end.saturating_sub(range.start).max(1)),
+            Some(offset) => {
+                SourceSpan::new((offset + range.start).into(), range.end.saturating_sub(range.start).max(1))
+            }
             None => self.source.span,
         }
     }
@@ -109,7 +111,8 @@ impl Context<'_> {
                         column: name.clone(),
                         place: self.place.to_string(),
                         span: self.span(expr.range),
-                        help: did_you_mean(name, &names).unwrap_or_else(|| format!("the columns are {}", one_of(&names))),
+                        help: did_you_mean(name, &names)
+                            .unwrap_or_else(|| format!("the columns are {}", one_of(&names))),
                     });
                     None
                 }
@@ -178,7 +181,10 @@ impl Context<'_> {
         match op {
             BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => {
                 if !numeric(left_ty.ty) || !numeric(right_ty.ty) {
-                    return mismatch(errors, "arithmetic applies to `int` and `float` columns; `cast` other columns first");
+                    return mismatch(
+                        errors,
+                        "arithmetic applies to `int` and `float` columns; `cast` other columns first",
+                    );
                 }
                 let ty = if op == BinaryOp::Div || left_ty.ty == ColumnType::Float || right_ty.ty == ColumnType::Float {
                     ColumnType::Float
@@ -189,7 +195,10 @@ impl Context<'_> {
             }
             BinaryOp::And | BinaryOp::Or => {
                 if left_ty.ty != ColumnType::Bool || right_ty.ty != ColumnType::Bool {
-                    return mismatch(errors, "`and` and `or` join `bool` values, such as `age >= 18 and plan == 'pro'`");
+                    return mismatch(
+                        errors,
+                        "`and` and `or` join `bool` values, such as `age >= 18 and plan == 'pro'`",
+                    );
                 }
                 Some(ExprType { ty: ColumnType::Bool, nullable })
             }
@@ -208,7 +217,10 @@ impl Context<'_> {
                 }
                 let ordering = !matches!(op, BinaryOp::Eq | BinaryOp::Ne);
                 if ordering && matches!(left_ty.ty, ColumnType::Bool | ColumnType::Category) {
-                    return mismatch(errors, "`<` and `>` order numbers, strings and dates; use `==` for categories and booleans");
+                    return mismatch(
+                        errors,
+                        "`<` and `>` order numbers, strings and dates; use `==` for categories and booleans",
+                    );
                 }
                 self.check_level(left, right, errors);
                 self.check_level(right, left, errors);
@@ -270,7 +282,10 @@ impl Context<'_> {
             "coalesce" => {
                 let second = &types[1];
                 if first.ty != second.ty && !(numeric(first.ty) && numeric(second.ty)) {
-                    return bad(errors, format!("needs two values of one type, found {} and {}", describe(first), describe(second)));
+                    return bad(
+                        errors,
+                        format!("needs two values of one type, found {} and {}", describe(first), describe(second)),
+                    );
                 }
                 Some(ExprType { ty: first.ty, nullable: first.nullable && second.nullable })
             }

@@ -281,7 +281,9 @@ impl Checker {
                     span: name.span,
                     first: *first,
                     help: match namespace {
-                        "step" => "datasets, transforms, splits, models and steps share one namespace; rename one".to_string(),
+                        "step" => {
+                            "datasets, transforms, splits, models and steps share one namespace; rename one".to_string()
+                        }
                         "tune of model" | "evaluation of model" | "package of model" => {
                             "merge the two blocks into one".to_string()
                         }
@@ -329,12 +331,23 @@ impl Checker {
                         })
                         .collect();
                     let default = (outputs.len() == 1).then(|| outputs[0].0.clone());
-                    Producer { keyword: "step", name: name.value.clone(), span: name.span, outputs, default_output: default }
+                    Producer {
+                        keyword: "step",
+                        name: name.value.clone(),
+                        span: name.span,
+                        outputs,
+                        default_output: default,
+                    }
                 }
                 _ => continue,
             };
             self.checked.producers.insert(name.value.clone(), declared);
         }
+    }
+
+    /// Whether `name` is the declaration that owns its name (not a reported duplicate).
+    fn is_declaration(&self, name: &Spanned<String>) -> bool {
+        self.checked.producers.get(name.as_str()).is_some_and(|producer| producer.span == name.span)
     }
 
     /// References between producers, as (item name, reference) pairs.
@@ -366,6 +379,11 @@ impl Checker {
         let references = Self::producer_references(spec);
         let mut edge_spans: BTreeMap<(usize, usize), SourceSpan> = BTreeMap::new();
         for (dependent, reference) in &references {
+            // A duplicate's references are not the owner's: `split "churn" from="churn"` after
+            // `dataset "churn"` is a duplicate name, not a cycle.
+            if !self.is_declaration(dependent) {
+                continue;
+            }
             let target = reference.as_str().split('.').next().unwrap_or_default();
             if let (Some(&from), Some(&to)) = (index.get(target), index.get(dependent.as_str())) {
                 dag.add_edge(from, to);
@@ -380,10 +398,7 @@ impl Checker {
                 .zip(cycle.iter().cycle().skip(1))
                 .filter_map(|(from, to)| {
                     let span = edge_spans.get(&(*from, *to))?;
-                    Some(LabeledSpan::new_with_span(
-                        Some(format!("`{}` reads `{}`", names[*to], names[*from])),
-                        *span,
-                    ))
+                    Some(LabeledSpan::new_with_span(Some(format!("`{}` reads `{}`", names[*to], names[*from])), *span))
                 })
                 .collect();
             self.errors.push(CheckError::Cycle {
@@ -393,7 +408,17 @@ impl Checker {
                     .to_string(),
             });
         }
-        dag.topological_order().into_iter().map(|node| names[node].clone()).collect()
+        let order: Vec<String> = dag.topological_order().into_iter().map(|node| names[node].clone()).collect();
+        // Duplicates and nodes on or behind a cycle are not checked, so their references are
+        // never resolved; what they name is still read, and must not be reported as unused.
+        let ordered: BTreeSet<&str> = order.iter().map(String::as_str).collect();
+        for (dependent, reference) in &references {
+            if !self.is_declaration(dependent) || !ordered.contains(dependent.as_str()) {
+                let target = reference.as_str().split('.').next().unwrap_or_default();
+                self.used.insert(target.to_string());
+            }
+        }
+        order
     }
 
     /// Resolves a reference, reporting what is wrong with it. `expected` restricts the kind.
@@ -445,8 +470,8 @@ impl Checker {
             }
         };
         let Some((_, kind)) = producer.outputs.iter().find(|(known, _)| *known == output_name) else {
-            let mut help = did_you_mean(&output_name, &outputs)
-                .unwrap_or_else(|| format!("`{name}` has {}", one_of(&outputs)));
+            let mut help =
+                did_you_mean(&output_name, &outputs).unwrap_or_else(|| format!("`{name}` has {}", one_of(&outputs)));
             if producer.keyword == "split" && output_name == "valid" {
                 help = format!("split `{name}` has no `valid` part; give it `valid=` a fraction above 0");
             }
@@ -499,6 +524,11 @@ impl Checker {
 
     /// Warns about tables that nothing reads.
     fn unused(&mut self, spec: &Spec) {
+        // After a syntax error some nodes or references were left out, so "nothing reads this"
+        // could be false; the warnings come back once the file reads cleanly.
+        if spec.partial {
+            return;
+        }
         for item in &spec.items {
             let (kind, name) = match item {
                 Item::Dataset(node) => ("dataset", &node.name),

@@ -2,11 +2,16 @@
 //! `monitor`.
 
 use miette::SourceSpan;
-use mlops_stdlib::vocabulary::{self, BINARY_OBJECTIVES, MULTICLASS_OBJECTIVES};
+use mlops_stdlib::vocabulary::{self, BINARY_OBJECTIVES, MULTICLASS_OBJECTIVES, REGRESSION_OBJECTIVES};
 
 use super::{CheckError, Checker, ModelInfo, RegistryInfo, Schema, Task};
-use crate::ast::{ColumnType, Evaluate, Item, Monitor, Package, Register, Serve, Spanned, Spec, Train, Tune};
+use crate::ast::{ColumnType, Evaluate, Item, Monitor, Package, Register, Serve, Spanned, Spec, Train, Tune, Value};
 use crate::suggest::{did_you_mean, one_of};
+
+/// Whether `objective` is one of the objectives the language knows.
+fn is_objective(objective: &str) -> bool {
+    [BINARY_OBJECTIVES, MULTICLASS_OBJECTIVES, REGRESSION_OBJECTIVES].iter().any(|known| known.contains(&objective))
+}
 
 fn task_of(objective: &str) -> Task {
     if BINARY_OBJECTIVES.contains(&objective) {
@@ -27,37 +32,49 @@ impl Checker {
                 name: name.to_string(),
                 child: "xgboost".to_string(),
                 span: train.name.span,
-                help: "say how to train it: train \"m\" data=\"…\" label=\"…\" { xgboost objective=\"binary:logistic\"; }"
-                    .to_string(),
+                help:
+                    "say how to train it: train \"m\" data=\"…\" label=\"…\" { xgboost objective=\"binary:logistic\"; }"
+                        .to_string(),
             });
             return;
         };
-        let objective = self.text(xgboost.value.get("objective")).unwrap_or_default();
-        let task = task_of(&objective);
         let what = format!("`data` of train `{name}`");
+        let objective = self.text(xgboost.value.get("objective")).filter(|objective| is_objective(objective));
+        let Some(objective) = objective else {
+            // The objective is missing or invalid, which was reported where it is written.
+            // Without it the task is unknown, so only the data reference is checked.
+            self.table(&train.data, &what);
+            return;
+        };
+        let task = task_of(&objective);
         let Some((data, schema)) = self.table(&train.data, &what) else { return };
         let valid = match &train.valid {
             Some(valid) => {
                 let what = format!("`valid` of train `{name}`");
                 self.table(valid, &what).map(|(resolved, valid_schema)| {
                     if let (Some(schema), Some(valid_schema)) = (&schema, &valid_schema) {
-                        self.same_columns(schema, valid_schema, &format!("validation table `{}`", valid.value), valid.span);
+                        self.same_columns(
+                            schema,
+                            valid_schema,
+                            &format!("validation table `{}`", valid.value),
+                            valid.span,
+                        );
                     }
                     resolved
                 })
             }
             None => {
                 // A split's `.train` part implies its `.valid` part, when it has one.
-                let implied = (data.output == "train")
-                    .then(|| self.checked.resolve(&format!("{}.valid", data.node)))
-                    .flatten();
+                let implied =
+                    (data.output == "train").then(|| self.checked.resolve(&format!("{}.valid", data.node))).flatten();
                 if let Some(implied) = &implied {
                     self.used.insert(implied.node.clone());
                 }
                 implied
             }
         };
-        if valid.is_none() {
+        // An explicit `valid=` that does not resolve was reported already.
+        if valid.is_none() && train.valid.is_none() {
             if let Some(early) = xgboost.value.get("early-stopping") {
                 self.errors.push(CheckError::MissingValidation {
                     model: name.to_string(),
@@ -72,13 +89,19 @@ impl Checker {
         let fits = match task {
             Task::Binary => matches!(label.ty, ColumnType::Bool | ColumnType::Int),
             Task::Multiclass => matches!(label.ty, ColumnType::Int | ColumnType::Category),
-            Task::Regression => matches!(label.ty, ColumnType::Int | ColumnType::Float),
+            // `reg:logistic` regresses onto [0, 1], so a 0/1 boolean label fits it too.
+            Task::Regression => {
+                matches!(label.ty, ColumnType::Int | ColumnType::Float)
+                    || (label.ty == ColumnType::Bool && objective == "reg:logistic")
+            }
         };
         if !fits {
             let (needs, suggestion) = match task {
                 Task::Binary => ("a `bool` or 0/1 `int` label", "for a number use `reg:squarederror`"),
                 Task::Multiclass => ("an `int` or `category` label", "for a number use `reg:squarederror`"),
-                Task::Regression => ("an `int` or `float` label", "for classes use `binary:logistic` or `multi:softprob`"),
+                Task::Regression => {
+                    ("an `int` or `float` label", "for classes use `binary:logistic` or `multi:softprob`")
+                }
             };
             self.errors.push(CheckError::LabelType {
                 label: label.name.clone(),
@@ -113,10 +136,7 @@ impl Checker {
                 help,
             });
         }
-        self.checked.models.insert(
-            name.to_string(),
-            ModelInfo { task, objective, label, features, data, valid },
-        );
+        self.checked.models.insert(name.to_string(), ModelInfo { task, objective, label, features, data, valid });
     }
 
     /// Reports columns that differ between the training table and another table.
@@ -139,7 +159,8 @@ impl Checker {
                 what: what.to_string(),
                 difference: differences.join("; "),
                 span,
-                help: "score and validate on tables that went through the same transform as the training table".to_string(),
+                help: "score and validate on tables that went through the same transform as the training table"
+                    .to_string(),
             });
         }
     }
@@ -197,7 +218,7 @@ impl Checker {
                 task: info.task.describe().to_string(),
                 model: model_name.to_string(),
                 span: metric.span,
-                help: format!("{} metrics are {}", info.task.describe(), one_of(info.task.metrics())),
+                help: format!("the metrics for {} model are {}", info.task.describe(), one_of(info.task.metrics())),
             });
         }
         fits
@@ -222,9 +243,15 @@ impl Checker {
                 param: param.name.value.clone(),
                 message,
                 span: param.span,
-                help: "write `uniform low high`, `log-uniform low high` (low > 0), `int low high` or `choice v1 v2 …`".to_string(),
+                help: "write `uniform low high`, `log-uniform low high` (low > 0), `int low high` or `choice v1 v2 …`"
+                    .to_string(),
             };
-            let numbers: Vec<Option<f64>> = param.values.iter().map(|value| self.checked.value(&value.value).as_f64()).collect();
+            let values: Vec<Value> = param.values.iter().map(|value| self.checked.value(&value.value)).collect();
+            // An undeclared `(param)` stays unresolved; it was reported where it is used.
+            if values.iter().any(|value| matches!(value, Value::Param(_))) {
+                continue;
+            }
+            let numbers: Vec<Option<f64>> = values.iter().map(Value::as_f64).collect();
             let distribution = param.distribution.as_str();
             if distribution == "choice" {
                 if param.values.is_empty() {
@@ -260,7 +287,12 @@ impl Checker {
         if let Some((_, Some(schema))) = &data {
             let mut expected = Schema { columns: info.features.clone() };
             expected.columns.push(info.label.clone());
-            self.same_columns(&expected, schema, &format!("scoring table `{}`", evaluate.data.value), evaluate.data.span);
+            self.same_columns(
+                &expected,
+                schema,
+                &format!("scoring table `{}`", evaluate.data.value),
+                evaluate.data.span,
+            );
         }
         let computed: Vec<String> = match &evaluate.metrics {
             Some(metrics) => metrics
@@ -355,9 +387,8 @@ impl Checker {
             self.errors.push(CheckError::UnregisteredModel {
                 model: name.to_string(),
                 span: reference.span,
-                help: did_you_mean(name, &names).unwrap_or_else(|| {
-                    format!("add `register \"{name}\" model=\"…\"` so it has versions")
-                }),
+                help: did_you_mean(name, &names)
+                    .unwrap_or_else(|| format!("add `register \"{name}\" model=\"…\"` so it has versions")),
             });
             return None;
         };
@@ -368,8 +399,12 @@ impl Checker {
                 model: name.to_string(),
                 alias: alias.to_string(),
                 span: reference.span,
-                help: did_you_mean(alias, &names)
-                    .unwrap_or_else(|| format!("`{name}` has the aliases {} (set by its `register` node)", one_of(&names))),
+                help: did_you_mean(alias, &names).unwrap_or_else(|| {
+                    format!(
+                        "use {} (its `register` node sets them with `alias=` and `promote=`), or a version number",
+                        one_of(&names)
+                    )
+                }),
             });
         }
         self.checked.models.get(&info.model).cloned()
@@ -379,13 +414,21 @@ impl Checker {
         if self.checked.registry.contains_key(package.model.as_str()) {
             return;
         }
+        let name = package.model.as_str();
         let names: Vec<&str> = self.checked.registry.keys().map(String::as_str).collect();
-        self.errors.push(CheckError::UnregisteredModel {
-            model: package.model.value.clone(),
-            span: package.model.span,
-            help: did_you_mean(package.model.as_str(), &names)
+        // A common slip: the `train` name instead of the name it is registered under.
+        let registered_as =
+            self.checked.registry.iter().find(|(_, info)| info.model == name).map(|(registered, _)| registered);
+        let is_train = self.checked.producers.get(name).is_some_and(|producer| producer.keyword == "train");
+        let help = match (registered_as, is_train) {
+            (Some(registered), _) => format!("`{name}` is registered as `{registered}`; package \"{registered}\""),
+            (None, true) => format!(
+                "`{name}` is a `train` model; `package` takes the name of a `register` node: register \"{name}-model\" model=\"{name}\""
+            ),
+            (None, false) => did_you_mean(name, &names)
                 .unwrap_or_else(|| "`package` takes the name of a `register` node".to_string()),
-        });
+        };
+        self.errors.push(CheckError::UnregisteredModel { model: name.to_string(), span: package.model.span, help });
     }
 
     pub(crate) fn serve(&mut self, serve: &Serve) {
@@ -400,21 +443,6 @@ impl Checker {
             let place = format!("in `{}`", monitor.reference.value);
             for feature in features {
                 self.column(feature, schema, &place);
-            }
-        }
-        for rule in &monitor.drifts {
-            let (needs, other) = match rule.name.as_str() {
-                "psi" => ("threshold", "p-value"),
-                _ => ("p-value", "threshold"),
-            };
-            if let Some(wrong) = rule.options.get(other) {
-                self.errors.push(CheckError::ConstraintType {
-                    constraint: other.to_string(),
-                    column: rule.name.value.clone(),
-                    ty: "drift test".to_string(),
-                    span: wrong.span,
-                    help: format!("`drift \"{}\"` takes `{needs}=`", rule.name.value),
-                });
             }
         }
         if let Some(info) = info {

@@ -1,5 +1,6 @@
 //! Parameters and their uses, and schedules.
 
+use miette::SourceSpan;
 use mlops_stdlib::signature::ValueKind;
 
 use super::{CheckError, Checker};
@@ -16,21 +17,20 @@ impl Checker {
             let name = usage.name.as_str();
             let Some(declared) = spec.params.iter().find(|param| param.name.value == name) else {
                 let names: Vec<&str> = spec.params.iter().map(|param| param.name.as_str()).collect();
-                let help = did_you_mean(name, &names).unwrap_or_else(|| {
-                    format!("declare it in the `params` block: params {{ {name} … }}")
-                });
+                let help = did_you_mean(name, &names)
+                    .unwrap_or_else(|| format!("declare it in the `params` block: params {{ {name} … }}"));
                 self.errors.push(CheckError::UnknownParam { param: name.to_string(), span: usage.name.span, help });
                 continue;
             };
             let value = &declared.value.value;
-            let fits = match (usage.kind, value) {
-                (ValueKind::Any, _) => true,
-                (ValueKind::Int, Value::Int(_)) => true,
-                (ValueKind::Float, Value::Int(_) | Value::Float(_)) => true,
-                (ValueKind::Bool, Value::Bool(_)) => true,
-                (ValueKind::String, Value::Str(_)) => true,
-                _ => false,
-            };
+            let fits = matches!(
+                (usage.kind, value),
+                (ValueKind::Any, _)
+                    | (ValueKind::Int, Value::Int(_))
+                    | (ValueKind::Float, Value::Int(_) | Value::Float(_))
+                    | (ValueKind::Bool, Value::Bool(_))
+                    | (ValueKind::String, Value::Str(_))
+            );
             if !fits {
                 self.errors.push(CheckError::ParamType {
                     what: usage.what.clone(),
@@ -65,7 +65,8 @@ impl Checker {
                         value: format!("`{text}`"),
                         span: usage.name.span,
                         declared: declared.value.span,
-                        help: did_you_mean(text, usage.choices).unwrap_or_else(|| "change the parameter's value".to_string()),
+                        help: did_you_mean(text, usage.choices)
+                            .unwrap_or_else(|| "change the parameter's value".to_string()),
                     });
                 }
             }
@@ -75,25 +76,77 @@ impl Checker {
     /// Checks a cron expression: exactly five fields, each valid.
     pub(crate) fn schedule(&mut self, schedule: &Schedule) {
         let cron = schedule.cron.as_str();
-        let fields = cron.split_whitespace().count();
-        let problem = if fields != 5 {
-            Some(format!("expected 5 fields (minute hour day month weekday), found {fields}"))
+        let fields: Vec<(usize, &str)> =
+            cron.split_whitespace().map(|field| (field.as_ptr() as usize - cron.as_ptr() as usize, field)).collect();
+        // Positions inside the text map onto the file when it was written in plain quotes.
+        let plain = schedule.cron.span.len() == cron.len() + 2;
+        let whole = schedule.cron.span;
+        let problem = if fields.len() != 5 {
+            Some((format!("expected 5 fields (minute hour day month weekday), found {}", fields.len()), whole))
         } else {
-            croner::parser::CronParser::builder()
-                .seconds(croner::parser::Seconds::Disallowed)
-                .build()
-                .parse(cron)
-                .err()
-                .map(|error| error.to_string())
+            let field_problem = fields.iter().zip(CRON_FIELDS).find_map(|(&(offset, field), (name, min, max))| {
+                let message = field_problem(field, name, min, max)?;
+                let span =
+                    if plain { SourceSpan::new((whole.offset() + 1 + offset).into(), field.len()) } else { whole };
+                Some((message, span))
+            });
+            field_problem.or_else(|| {
+                croner::parser::CronParser::builder()
+                    .seconds(croner::parser::Seconds::Disallowed)
+                    .build()
+                    .parse(cron)
+                    .err()
+                    .map(|error| (croner_message(&error.to_string()), whole))
+            })
         };
-        if let Some(message) = problem {
+        if let Some((message, span)) = problem {
             self.errors.push(CheckError::InvalidCron {
                 cron: cron.to_string(),
                 message,
-                span: schedule.cron.span,
-                help: "five fields: minute hour day-of-month month day-of-week, such as \"0 3 * * 1\" (Mondays 03:00 UTC)"
-                    .to_string(),
+                span,
+                help:
+                    "five fields: minute hour day-of-month month day-of-week, such as \"0 3 * * 1\" (Mondays 03:00 UTC)"
+                        .to_string(),
             });
         }
+    }
+}
+
+/// The five cron fields: name, smallest and largest value (7 is Sunday, like 0).
+const CRON_FIELDS: [(&str, u32, u32); 5] =
+    [("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7)];
+
+/// What is wrong with the numbers of one cron field, if anything. Names such as `MON` and
+/// special characters such as `L` are left to the cron parser.
+fn field_problem(field: &str, name: &str, min: u32, max: u32) -> Option<String> {
+    for item in field.split(',') {
+        let (range, step) = match item.split_once('/') {
+            Some((range, step)) => (range, Some(step)),
+            None => (item, None),
+        };
+        if step.and_then(|step| step.parse::<u32>().ok()) == Some(0) {
+            return Some(format!("the {name} step `{item}` is zero"));
+        }
+        let bounds: Vec<Option<u32>> = range.split('-').map(|bound| bound.parse::<u32>().ok()).collect();
+        if let Some(value) = bounds.iter().flatten().find(|value| **value < min || **value > max) {
+            return Some(format!("{name} `{value}` is out of range, expected {min} to {max}"));
+        }
+        if let [Some(low), Some(high)] = bounds[..] {
+            if low > high {
+                return Some(format!("the {name} range `{range}` runs backwards"));
+            }
+        }
+    }
+    None
+}
+
+/// The cron parser's message in the style of ours: no "Component error:" prefix, lowercase
+/// start, no final period.
+fn croner_message(message: &str) -> String {
+    let message = message.split_once(": ").map_or(message, |(_, rest)| rest).trim().trim_end_matches('.');
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => "the cron parser rejects it".to_string(),
     }
 }

@@ -1,7 +1,9 @@
 //! Schema flow through the table steps: `dataset`, `transform`, `split` and custom `step` outputs.
 
+use miette::SourceSpan;
+
 use super::expr_type::check_expression;
-use super::{CheckError, Checker, Column, OutputKind, Resolved, Schema};
+use super::{CheckError, Checker, Column, Resolved, Schema};
 use crate::ast::{ColumnDecl, ColumnType, Dataset, Op, Spanned, Split, Step, Transform, Value};
 use crate::suggest::{did_you_mean, one_of};
 
@@ -25,12 +27,23 @@ impl Checker {
     }
 
     /// The column called `column`, reporting when it does not exist.
-    pub(crate) fn column<'s>(&mut self, column: &Spanned<String>, schema: &'s Schema, place: &str) -> Option<&'s Column> {
+    pub(crate) fn column<'s>(
+        &mut self,
+        column: &Spanned<String>,
+        schema: &'s Schema,
+        place: &str,
+    ) -> Option<&'s Column> {
         let found = schema.get(column.as_str());
         if found.is_none() {
             self.unknown_column(column, schema, place);
         }
         found
+    }
+
+    /// Whether a boolean option is set, with `(param)` resolved to the parameter's value (as
+    /// the plan resolves it) so that the inferred schema matches what runs.
+    fn flag(&self, value: Option<&Spanned<Value>>) -> bool {
+        value.is_some_and(|value| self.checked.value(&value.value) == Value::Bool(true))
     }
 
     /// Turns a `schema` block into a schema, checking each column's constraints.
@@ -58,11 +71,14 @@ impl Checker {
                         column: column.name.value.clone(),
                         ty: ty.name().to_string(),
                         span: levels.span,
-                        help: format!("declare the column as `category` to give it levels: {} category {{ levels … }}", column.name.value),
+                        help: format!(
+                            "declare the column as `category` to give it levels: {} category {{ levels … }}",
+                            column.name.value
+                        ),
                     });
                 }
             }
-            let flag = |name: &str| matches!(column.options.get(name).map(|value| &value.value), Some(Value::Bool(true)));
+            let flag = |name: &str| self.flag(column.options.get(name));
             schema.columns.push(Column {
                 name: column.name.value.clone(),
                 ty,
@@ -99,11 +115,13 @@ impl Checker {
         let place = format!("in dataset `{name}`");
         for expect in &dataset.expects {
             let rule = expect.rule.as_str();
-            let shape = |message: &str| CheckError::ExpectRule {
+            let shape = |message: &str| {
+                CheckError::ExpectRule {
                 rule: rule.to_string(),
                 message: message.to_string(),
                 span: expect.span,
                 help: "the rules are `expect row-count min=… max=…`, `expect null-fraction \"column\" max=…` and `expect unique \"column\"`".to_string(),
+            }
             };
             match (rule, &expect.column) {
                 ("row-count", Some(_)) => self.errors.push(shape("takes no column")),
@@ -117,7 +135,13 @@ impl Checker {
             match rule {
                 "row-count" | "null-fraction" if !has_bound => self.errors.push(shape("needs `min=` or `max=`")),
                 "unique" if has_bound => self.errors.push(shape("takes no bounds")),
-                "null-fraction" if expect.options.get("max").and_then(|value| value.value.as_f64()).is_some_and(|max| max > 1.0) => {
+                "null-fraction"
+                    if expect
+                        .options
+                        .get("max")
+                        .and_then(|value| value.value.as_f64())
+                        .is_some_and(|max| max > 1.0) =>
+                {
                     self.errors.push(shape("is a fraction: `max` must be at most 1"))
                 }
                 _ => {}
@@ -187,7 +211,10 @@ impl Checker {
             Op::Impute { columns, options } => {
                 let strategy = self.text(options.get("strategy")).unwrap_or_else(|| "median".to_string());
                 let fill = options.get("value");
-                if strategy == "constant" && fill.is_none() {
+                // A literal `strategy="constant"` without `value=` was reported by the syntax
+                // stage; only a `(param)` strategy is left to check here.
+                let from_param = matches!(options.get("strategy").map(|value| &value.value), Some(Value::Param(_)));
+                if strategy == "constant" && fill.is_none() && from_param {
                     if let Some(first) = columns.first() {
                         self.errors.push(CheckError::ColumnTypeMismatch {
                             operation: "`impute strategy=\"constant\"`".to_string(),
@@ -230,7 +257,7 @@ impl Checker {
                 }
             }
             Op::OneHot { columns, options } => {
-                let drop_first = matches!(options.get("drop-first").map(|value| &value.value), Some(Value::Bool(true)));
+                let drop_first = self.flag(options.get("drop-first"));
                 for column in columns {
                     let Some(position) = schema.position(column.as_str()) else {
                         self.unknown_column(column, schema, place);
@@ -263,9 +290,7 @@ impl Checker {
                             continue;
                         }
                     };
-                    self.checked
-                        .one_hot_levels
-                        .insert((transform.to_string(), found.name.clone()), levels.clone());
+                    self.checked.one_hot_levels.insert((transform.to_string(), found.name.clone()), levels.clone());
                     let skip = usize::from(drop_first);
                     let mut created = Vec::new();
                     for level in levels.iter().skip(skip) {
@@ -369,7 +394,8 @@ impl Checker {
                 }
             }
         }
-        let outputs: Vec<String> = self.checked.producers[name].outputs.iter().map(|(output, _)| output.clone()).collect();
+        let outputs: Vec<String> =
+            self.checked.producers[name].outputs.iter().map(|(output, _)| output.clone()).collect();
         for output in outputs {
             self.checked.schemas.insert(Resolved { node: name.to_string(), output }, schema.clone());
         }
@@ -383,7 +409,8 @@ impl Checker {
                 name: name.to_string(),
                 child: "run".to_string(),
                 span: step.name.span,
-                help: "give it a command: run \"python scripts/x.py --in {inputs.raw} --out {outputs.table}\"".to_string(),
+                help: "give it a command: run \"python scripts/x.py --in {inputs.raw} --out {outputs.table}\""
+                    .to_string(),
             });
         }
         for input in &step.inputs {
@@ -393,18 +420,9 @@ impl Checker {
         if let Some(run) = &step.run {
             self.placeholders(step, run);
         }
+        // Only table outputs keep a `schema`; the syntax stage reports one on other outputs.
         for output in &step.outputs {
             let Some(columns) = &output.schema else { continue };
-            if output.kind.as_str() != OutputKind::Table.name() {
-                self.errors.push(CheckError::ConstraintType {
-                    constraint: "schema".to_string(),
-                    column: output.name.value.clone(),
-                    ty: output.kind.value.clone(),
-                    span: columns.span,
-                    help: "only `type=\"table\"` outputs have columns".to_string(),
-                });
-                continue;
-            }
             let schema = self.declared_schema(&columns.value);
             self.checked.schemas.insert(Resolved { node: name.to_string(), output: output.name.value.clone() }, schema);
         }
@@ -412,10 +430,20 @@ impl Checker {
 
     /// Checks `{inputs.NAME}` and `{outputs.NAME}` in a command against the declarations.
     fn placeholders(&mut self, step: &Step, run: &Spanned<String>) {
+        // Positions inside the command map onto the file when it was written in plain quotes
+        // without escapes: then the span is the text plus its two quotes.
+        let plain = run.span.len() == run.value.len() + 2;
+        let mut consumed = 0;
         let mut rest = run.as_str();
         while let Some(open) = rest.find('{') {
             let Some(close) = rest[open..].find('}') else { break };
             let placeholder = &rest[open + 1..open + close];
+            let span = if plain {
+                SourceSpan::new((run.span.offset() + 1 + consumed + open).into(), close + 1)
+            } else {
+                run.span
+            };
+            consumed += open + close + 1;
             rest = &rest[open + close + 1..];
             let (group, declared): (&str, Vec<&str>) = match placeholder.split_once('.') {
                 Some(("inputs", _)) => ("input", step.inputs.iter().map(|input| input.name.as_str()).collect()),
@@ -436,7 +464,7 @@ impl Checker {
             self.errors.push(CheckError::UnknownPlaceholder {
                 placeholder: placeholder.to_string(),
                 what: group.to_string(),
-                span: run.span,
+                span,
                 help,
             });
         }

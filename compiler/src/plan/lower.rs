@@ -125,7 +125,8 @@ pub fn lower(checked: &Checked, file: &str, source: &str) -> Plan {
 /// Sorts steps topologically with an id tie-break, fills in fingerprints.
 fn order(mut steps: Vec<Step>) -> Vec<Step> {
     let mut dag = Dag::default();
-    let index: BTreeMap<String, usize> = steps.iter().map(|step| (step.id.clone(), dag.add_node(step.id.clone()))).collect();
+    let index: BTreeMap<String, usize> =
+        steps.iter().map(|step| (step.id.clone(), dag.add_node(step.id.clone()))).collect();
     for step in &steps {
         for dependency in &step.depends_on {
             if let (Some(&from), Some(&to)) = (index.get(dependency), index.get(&step.id)) {
@@ -257,7 +258,12 @@ impl Lowering<'_> {
         }
     }
 
-    fn node_options(&mut self, keyword: &str, options: &Options, id: &str) -> (BTreeMap<String, Json>, BTreeMap<String, String>) {
+    fn node_options(
+        &mut self,
+        keyword: &str,
+        options: &Options,
+        id: &str,
+    ) -> (BTreeMap<String, Json>, BTreeMap<String, String>) {
         let mut params = BTreeMap::new();
         let mut refs = BTreeMap::new();
         let specs = vocabulary::top_level(keyword).map_or(&[][..], |node| node.options);
@@ -293,8 +299,19 @@ impl Lowering<'_> {
         self.checked.resolve(reference.as_str()).map(|resolved| self.input(name, &resolved))
     }
 
-    fn push(&mut self, kind: &str, name: &str, params: BTreeMap<String, Json>, refs: BTreeMap<String, String>, inputs: Vec<Input>, outputs: Vec<Output>, extra: &[String]) {
-        let mut depends_on: Vec<String> = inputs.iter().map(|input| input.from.step.clone()).chain(extra.iter().cloned()).collect();
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        kind: &str,
+        name: &str,
+        params: BTreeMap<String, Json>,
+        refs: BTreeMap<String, String>,
+        inputs: Vec<Input>,
+        outputs: Vec<Output>,
+        extra: &[String],
+    ) {
+        let mut depends_on: Vec<String> =
+            inputs.iter().map(|input| input.from.step.clone()).chain(extra.iter().cloned()).collect();
         depends_on.sort();
         depends_on.dedup();
         self.steps.push(Step {
@@ -313,7 +330,11 @@ impl Lowering<'_> {
 
     fn table_output(&self, node: &str, output: &str) -> Output {
         let resolved = Resolved { node: node.to_string(), output: output.to_string() };
-        Output { name: output.to_string(), kind: "table".to_string(), schema: self.checked.schemas.get(&resolved).map(schema_info) }
+        Output {
+            name: output.to_string(),
+            kind: "table".to_string(),
+            schema: self.checked.schemas.get(&resolved).map(schema_info),
+        }
     }
 
     fn file_output(name: &str) -> Output {
@@ -356,7 +377,9 @@ impl Lowering<'_> {
                     .checked
                     .producers
                     .get(name)
-                    .map(|producer| producer.outputs.iter().map(|(output, _)| self.table_output(name, output)).collect())
+                    .map(|producer| {
+                        producer.outputs.iter().map(|(output, _)| self.table_output(name, output)).collect()
+                    })
                     .unwrap_or_default();
                 self.push("split", name, params, refs, inputs, outputs, &[]);
             }
@@ -375,7 +398,12 @@ impl Lowering<'_> {
                     kind: "model".to_string(),
                     schema: None,
                 }];
-                let evaluated = self.checked.spec.items.iter().any(|item| matches!(item, Item::Evaluate(evaluate) if evaluate.model.value == model));
+                let evaluated = self
+                    .checked
+                    .spec
+                    .items
+                    .iter()
+                    .any(|item| matches!(item, Item::Evaluate(evaluate) if evaluate.model.value == model));
                 if evaluated {
                     inputs.push(Input {
                         name: "evaluation".to_string(),
@@ -400,9 +428,10 @@ impl Lowering<'_> {
             Item::Serve(serve) => {
                 let name = serve.name.as_str();
                 let (mut params, mut refs) = self.node_options("serve", &serve.options, &format!("serve.{name}"));
-                for (key, value, default) in
-                    [("log_predictions", &serve.log_predictions, json!(false)), ("max_batch", &serve.max_batch, json!(1000))]
-                {
+                for (key, value, default) in [
+                    ("log_predictions", &serve.log_predictions, json!(false)),
+                    ("max_batch", &serve.max_batch, json!(1000)),
+                ] {
                     let json = value.as_ref().map_or(default, |value| self.json(&value.value, name));
                     if let Some(Value::Param(param)) = value.as_ref().map(|value| &value.value) {
                         refs.insert(key.to_string(), param.clone());
@@ -421,7 +450,11 @@ impl Lowering<'_> {
 
     fn dataset(&mut self, dataset: &crate::ast::Dataset) {
         let name = dataset.name.as_str();
-        let raw_schema = self.checked.schemas.get(&Resolved { node: name.to_string(), output: "table".to_string() }).map(schema_info);
+        let raw_schema = self
+            .checked
+            .schemas
+            .get(&Resolved { node: name.to_string(), output: "table".to_string() })
+            .map(schema_info);
         let mut ingest = BTreeMap::new();
         let mut refs = BTreeMap::new();
         if let Some(source) = &dataset.source {
@@ -541,17 +574,22 @@ impl Lowering<'_> {
         let name = train.name.as_str();
         let id = format!("train.{name}");
         let (xgboost, refs) = self.xgboost(train, &id);
-        let mut params = BTreeMap::from([("xgboost".to_string(), xgboost), ("label".to_string(), json!(train.label.value))]);
+        let mut params =
+            BTreeMap::from([("xgboost".to_string(), xgboost), ("label".to_string(), json!(train.label.value))]);
         let mut inputs = Vec::new();
         if let Some(info) = self.checked.models.get(name) {
             params.insert("task".to_string(), json!(info.task.name()));
-            params.insert("features".to_string(), json!(info.features.iter().map(|column| column.name.clone()).collect::<Vec<_>>()));
+            params.insert(
+                "features".to_string(),
+                json!(info.features.iter().map(|column| column.name.clone()).collect::<Vec<_>>()),
+            );
             inputs.push(self.input("data", &info.data));
             if let Some(valid) = &info.valid {
                 inputs.push(self.input("valid", valid));
             }
         }
-        let tuned = self.checked.spec.items.iter().any(|item| matches!(item, Item::Tune(tune) if tune.model.value == name));
+        let tuned =
+            self.checked.spec.items.iter().any(|item| matches!(item, Item::Tune(tune) if tune.model.value == name));
         if tuned {
             inputs.push(Input {
                 name: "tuned".to_string(),
@@ -577,7 +615,8 @@ impl Lowering<'_> {
             .space
             .iter()
             .map(|param| {
-                let values: Vec<Json> = param.values.iter().map(|value| literal_json(&self.checked.value(&value.value))).collect();
+                let values: Vec<Json> =
+                    param.values.iter().map(|value| literal_json(&self.checked.value(&value.value))).collect();
                 (param.name.value.clone(), json!({ "distribution": param.distribution.value, "values": values }))
             })
             .collect();
@@ -594,7 +633,10 @@ impl Lowering<'_> {
         }
         if let Some(info) = self.checked.models.get(name) {
             params.insert("task".to_string(), json!(info.task.name()));
-            params.insert("features".to_string(), json!(info.features.iter().map(|column| column.name.clone()).collect::<Vec<_>>()));
+            params.insert(
+                "features".to_string(),
+                json!(info.features.iter().map(|column| column.name.clone()).collect::<Vec<_>>()),
+            );
             inputs.push(self.input("data", &info.data));
             if let Some(valid) = &info.valid {
                 inputs.push(self.input("valid", valid));
@@ -632,8 +674,12 @@ impl Lowering<'_> {
             .compare_to
             .iter()
             .map(|compare| {
-                let (model, alias) = compare.model.as_str().split_once('@').unwrap_or((compare.model.as_str(), "latest"));
-                let tolerance = compare.options.get("tolerance").map_or(json!(0.0), |value| literal_json(&self.checked.value(&value.value)));
+                let (model, alias) =
+                    compare.model.as_str().split_once('@').unwrap_or((compare.model.as_str(), "latest"));
+                let tolerance = compare
+                    .options
+                    .get("tolerance")
+                    .map_or(json!(0.0), |value| literal_json(&self.checked.value(&value.value)));
                 json!({
                     "model": model,
                     "alias": alias,
@@ -702,7 +748,8 @@ impl Lowering<'_> {
             ("code".to_string(), names(&step.code)),
             ("env".to_string(), json!(env)),
         ]);
-        let inputs = step.inputs.iter().filter_map(|input| self.reference_input(&input.name.value, &input.from)).collect();
+        let inputs =
+            step.inputs.iter().filter_map(|input| self.reference_input(&input.name.value, &input.from)).collect();
         let outputs = step
             .outputs
             .iter()

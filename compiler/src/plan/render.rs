@@ -40,12 +40,23 @@ pub fn to_human(plan: &Plan) -> String {
             let _ = writeln!(out, "{:width$}    after {}", "", step.depends_on.join(", "));
         }
         for input in &step.inputs {
-            let _ = writeln!(out, "{:width$}    ← {} = {}.{} ({})", "", input.name, input.from.step, input.from.output, input.kind);
+            let _ = writeln!(
+                out,
+                "{:width$}    ← {} = {}.{} ({})",
+                "", input.name, input.from.step, input.from.output, input.kind
+            );
         }
         for output in &step.outputs {
             match &output.schema {
                 Some(schema) => {
-                    let _ = writeln!(out, "{:width$}    → {} ({} columns): {}", "", output.name, schema.len(), columns(schema));
+                    let _ = writeln!(
+                        out,
+                        "{:width$}    → {} ({} columns): {}",
+                        "",
+                        output.name,
+                        schema.len(),
+                        columns(schema)
+                    );
                 }
                 None => {
                     let _ = writeln!(out, "{:width$}    → {} ({})", "", output.name, output.kind);
@@ -71,10 +82,17 @@ fn quote(text: &str) -> String {
 
 /// The DAG in Graphviz DOT.
 pub fn to_dot(plan: &Plan) -> String {
-    let mut out = format!("digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box, style=rounded];\n", quote(&plan.project.name));
+    let mut out =
+        format!("digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box, style=rounded];\n", quote(&plan.project.name));
     for step in &plan.steps {
         let style = if step.batch { "" } else { ", style=\"rounded,dashed\"" };
-        let _ = writeln!(out, "  \"{}\" [label=\"{}\\n{}\"{style}];", quote(&step.id), quote(&step.name), quote(&step.kind));
+        let _ = writeln!(
+            out,
+            "  \"{}\" [label=\"{}\\n{}\"{style}];",
+            quote(&step.id),
+            quote(&step.name),
+            quote(&step.kind)
+        );
     }
     for step in &plan.steps {
         for dependency in &step.depends_on {

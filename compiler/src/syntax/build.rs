@@ -2,11 +2,12 @@
 //!
 //! Raw nodes that miss a required part were reported by the reader and are skipped here.
 
+use super::error::SyntaxError;
 use super::reader::{RawNode, Reader};
 use crate::ast::{
-    ColumnType, CompareTo, Dataset, Evaluate, Expect, ExprSource, Gate, Item, Monitor, MonitorRule, Op,
-    Package, Project, Register, Schedule, Serve, Source, Spanned, Spec, Split, Step,
-    StepInput, StepOutput, Target, Tracking, Train, Transform, Tune, Value,
+    ColumnType, CompareTo, Dataset, Evaluate, Expect, ExprSource, Gate, Item, Monitor, MonitorRule, Op, Package,
+    Project, Register, Schedule, Serve, Source, Spanned, Spec, Split, Step, StepInput, StepOutput, Target, Tracking,
+    Train, Transform, Tune, Value,
 };
 
 pub(super) fn spec(reader: &mut Reader, nodes: Vec<RawNode>) -> Spec {
@@ -17,9 +18,7 @@ pub(super) fn spec(reader: &mut Reader, nodes: Vec<RawNode>) -> Spec {
             "params" => spec.params = node.params,
             "store" => spec.store = node.args.first().cloned(),
             "tracking" => {
-                spec.tracking = node
-                    .arg_str(0)
-                    .map(|backend| Tracking { backend, options: node.options.clone() })
+                spec.tracking = node.arg_str(0).map(|backend| Tracking { backend, options: node.options.clone() })
             }
             _ => {
                 if let Some(item) = item(reader, &node) {
@@ -28,6 +27,7 @@ pub(super) fn spec(reader: &mut Reader, nodes: Vec<RawNode>) -> Spec {
             }
         }
     }
+    spec.partial = !reader.errors.is_empty();
     spec
 }
 
@@ -55,18 +55,22 @@ fn item(reader: &mut Reader, node: &RawNode) -> Option<Item> {
             ops: node.children.iter().filter_map(|child| op(reader, child)).collect(),
             span: node.span,
         }),
-        "split" => Item::Split(Split { name: name?, from: option("from")?, options: node.options.clone(), span: node.span }),
+        "split" => {
+            Item::Split(Split { name: name?, from: option("from")?, options: node.options.clone(), span: node.span })
+        }
         "train" => Item::Train(Train {
             name: name?,
             data: option("data")?,
             label: option("label")?,
             valid: option("valid"),
-            xgboost: node.child("xgboost").filter(|child| child.complete).map(|child| {
-                Spanned::new(child.options.clone(), child.keyword_span)
-            }),
+            // Kept even when its objective was invalid (and reported): the block is there, and
+            // the checker must not report it missing.
+            xgboost: node.child("xgboost").map(|child| Spanned::new(child.options.clone(), child.keyword_span)),
             span: node.span,
         }),
-        "tune" => Item::Tune(Tune { model: name?, options: node.options.clone(), space: node.space.clone(), span: node.span }),
+        "tune" => {
+            Item::Tune(Tune { model: name?, options: node.options.clone(), space: node.space.clone(), span: node.span })
+        }
         "evaluate" => Item::Evaluate(evaluate(node, name?)),
         "register" => Item::Register(Register {
             name: name?,
@@ -79,16 +83,13 @@ fn item(reader: &mut Reader, node: &RawNode) -> Option<Item> {
             name: name?,
             model: option("model")?,
             options: node.options.clone(),
-            log_predictions: node.child("log-predictions").and_then(|child| match child.args.first()?.value {
-                Value::Bool(flag) => Some(flag),
-                _ => None,
-            }),
+            log_predictions: node.child("log-predictions").and_then(|child| child.args.first().cloned()),
             max_batch: node.child("max-batch").and_then(|child| child.args.first().cloned()),
             span: node.span,
         }),
-        "monitor" => Item::Monitor(monitor(node, name?)),
+        "monitor" => Item::Monitor(monitor(reader, node, name?)),
         "schedule" => Item::Schedule(Schedule { name: name?, cron: option("cron")? }),
-        "step" => Item::Step(step(node, name?)),
+        "step" => Item::Step(step(reader, node, name?)),
         "target" => Item::Target(Target {
             kind: name?,
             options: node.options.clone(),
@@ -105,7 +106,7 @@ fn dataset(node: &RawNode, name: Spanned<String>) -> Dataset {
         .child("source")
         .filter(|child| child.complete)
         .map(|child| Source { paths: child.arg_strs(), options: child.options.clone() });
-    let schema = node.child("schema").map(|child| schema(child));
+    let schema = node.child("schema").map(schema);
     let expects = node
         .children_named("expect")
         .filter(|child| child.complete)
@@ -132,8 +133,7 @@ fn expression(reader: &Reader, value: &Spanned<Value>) -> Option<ExprSource> {
     let raw = reader.source.get(start..start + value.span.len()).unwrap_or_default();
     // Positions inside the expression map one to one onto the file only when the string was
     // written in plain quotes without escapes.
-    let text_offset = (raw.starts_with('"') && !raw.starts_with("\"\"\"") && !raw.contains('\\'))
-        .then_some(start + 1);
+    let text_offset = (raw.starts_with('"') && !raw.starts_with("\"\"\"") && !raw.contains('\\')).then_some(start + 1);
     Some(ExprSource { text, span: value.span, text_offset })
 }
 
@@ -150,7 +150,19 @@ fn op(reader: &mut Reader, node: &RawNode) -> Option<Spanned<Op>> {
             let ty = node.arg_str(1)?;
             Op::Cast { column: node.arg_str(0)?, ty: Spanned::new(ColumnType::parse(&ty.value)?, ty.span) }
         }
-        "impute" => Op::Impute { columns, options: node.options.clone() },
+        "impute" => {
+            let constant =
+                node.options.get("strategy").and_then(|strategy| strategy.value.as_str()) == Some("constant");
+            if constant && node.options.get("value").is_none() {
+                reader.errors.push(SyntaxError::MissingOption {
+                    node: "impute".to_string(),
+                    option: "value".to_string(),
+                    span: node.keyword_span,
+                    help: "`strategy=\"constant\"` fills missing values with `value=`, such as impute \"age\" strategy=\"constant\" value=0".to_string(),
+                });
+            }
+            Op::Impute { columns, options: node.options.clone() }
+        }
         "one-hot" => Op::OneHot { columns, options: node.options.clone() },
         "derive" => Op::Derive { column: node.arg_str(0)?, expr: expression(reader, node.args.get(1)?)? },
         "filter" => Op::Filter(expression(reader, node.args.first()?)?),
@@ -168,7 +180,9 @@ fn evaluate(node: &RawNode, model: Spanned<String>) -> Evaluate {
         metrics: node.child("metrics").map(RawNode::arg_strs),
         gates: node
             .children_named("gate")
-            .filter_map(|child| Some(Gate { metric: child.arg_str(0)?, options: child.options.clone(), span: child.span }))
+            .filter_map(|child| {
+                Some(Gate { metric: child.arg_str(0)?, options: child.options.clone(), span: child.span })
+            })
             .collect(),
         compare_to: node
             .children_named("compare-to")
@@ -179,10 +193,25 @@ fn evaluate(node: &RawNode, model: Spanned<String>) -> Evaluate {
     }
 }
 
-fn monitor(node: &RawNode, name: Spanned<String>) -> Monitor {
+fn monitor(reader: &mut Reader, node: &RawNode, name: Spanned<String>) -> Monitor {
+    // `psi` is a statistic with a threshold; `ks` and `chi2` are tests with a p-value.
+    for drift in node.children_named("drift") {
+        let Some(method) = drift.arg_str(0) else { continue };
+        let (takes, other) = if method.as_str() == "psi" { ("threshold", "p-value") } else { ("p-value", "threshold") };
+        if let Some(wrong) = drift.options.get(other) {
+            reader.errors.push(SyntaxError::UnknownOption {
+                node: format!("drift \"{}\"", method.value),
+                option: other.to_string(),
+                span: option_key_span(reader.source, wrong.span, other),
+                help: format!("`drift \"{}\"` takes `{takes}=`", method.value),
+            });
+        }
+    }
     let rules = |keyword: &str| -> Vec<MonitorRule> {
         node.children_named(keyword)
-            .filter_map(|child| Some(MonitorRule { name: child.arg_str(0)?, options: child.options.clone(), span: child.span }))
+            .filter_map(|child| {
+                Some(MonitorRule { name: child.arg_str(0)?, options: child.options.clone(), span: child.span })
+            })
             .collect()
     };
     let missing = || Spanned::new(String::new(), node.keyword_span);
@@ -199,7 +228,7 @@ fn monitor(node: &RawNode, name: Spanned<String>) -> Monitor {
     }
 }
 
-fn step(node: &RawNode, name: Spanned<String>) -> Step {
+fn step(reader: &mut Reader, node: &RawNode, name: Spanned<String>) -> Step {
     let inputs = node
         .children_named("input")
         .filter(|child| child.complete)
@@ -208,15 +237,19 @@ fn step(node: &RawNode, name: Spanned<String>) -> Step {
     let outputs = node
         .children_named("output")
         .filter_map(|child| {
-            let kind = child
-                .options
-                .str("type")
-                .unwrap_or_else(|| Spanned::new("table".to_string(), child.keyword_span));
-            Some(StepOutput {
-                name: child.arg_str(0)?,
-                kind,
-                schema: child.child("schema").map(|schema_node| schema(schema_node)),
-            })
+            let kind =
+                child.options.str("type").unwrap_or_else(|| Spanned::new("table".to_string(), child.keyword_span));
+            let mut schema = child.child("schema").map(schema);
+            if let (Some(columns), false) = (&schema, kind.as_str() == "table") {
+                reader.errors.push(SyntaxError::UnknownNode {
+                    keyword: "schema".to_string(),
+                    place: format!("inside a `{}` output", kind.value),
+                    span: columns.span,
+                    help: "only `type=\"table\"` outputs have columns".to_string(),
+                });
+                schema = None;
+            }
+            Some(StepOutput { name: child.arg_str(0)?, kind, schema })
         })
         .collect();
     let code = node.children_named("code").flat_map(RawNode::arg_strs).collect();
@@ -225,5 +258,23 @@ fn step(node: &RawNode, name: Spanned<String>) -> Step {
         .filter(|child| child.complete)
         .filter_map(|child| Some((child.arg_str(0)?, child.args.get(1)?.clone())))
         .collect();
-    Step { name, run: node.child("run").and_then(|child| child.arg_str(0)), inputs, outputs, code, env, span: node.span }
+    Step {
+        name,
+        run: node.child("run").and_then(|child| child.arg_str(0)),
+        inputs,
+        outputs,
+        code,
+        env,
+        span: node.span,
+    }
+}
+
+/// The span of `key` in `key=value`, given the span of the value: the key sits just before it.
+fn option_key_span(source: &str, value: miette::SourceSpan, key: &str) -> miette::SourceSpan {
+    let before =
+        source.get(..value.offset()).unwrap_or_default().trim_end_matches(|c: char| c == '=' || c.is_whitespace());
+    match before.strip_suffix(key) {
+        Some(rest) => miette::SourceSpan::new(rest.len().into(), key.len()),
+        None => value,
+    }
 }

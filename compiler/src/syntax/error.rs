@@ -6,7 +6,8 @@ use thiserror::Error;
 /// A problem found while reading the file against the language's vocabulary.
 #[derive(Debug, Clone, Error, Diagnostic, PartialEq)]
 pub enum SyntaxError {
-    /// The text is not valid KDL v2; the message and span are kdl's own.
+    /// The text is not valid KDL v2; the message and span are kdl's own. Also used for blocks
+    /// nested deeper than the parser can take, which are refused before it runs.
     #[error("{message}")]
     #[diagnostic(code("mlops::syntax::kdl"))]
     Kdl {

@@ -117,7 +117,8 @@ impl<'src> Reader<'src> {
             complete: true,
         };
         let args: Vec<&KdlEntry> = node.entries().iter().filter(|entry| entry.name().is_none()).collect();
-        self.read_args(&mut raw, spec, &args);
+        let written: Vec<&str> = node.entries().iter().filter_map(|entry| Some(entry.name()?.value())).collect();
+        self.read_args(&mut raw, spec, &args, &written);
         raw.options = self.read_options(node, spec.keyword, spec.options, &mut raw.complete);
         match (spec.children, node.children()) {
             (_, None) => {}
@@ -139,7 +140,8 @@ impl<'src> Reader<'src> {
         raw
     }
 
-    fn read_args(&mut self, raw: &mut RawNode, spec: &NodeSpec, args: &[&KdlEntry]) {
+    /// Reads the positional arguments; `written` are the option keys written on the node.
+    fn read_args(&mut self, raw: &mut RawNode, spec: &NodeSpec, args: &[&KdlEntry], written: &[&str]) {
         let shape = spec.args;
         for (index, arg_spec) in shape.required.iter().enumerate() {
             match args.get(index) {
@@ -192,15 +194,23 @@ impl<'src> Reader<'src> {
             None => {
                 if let Some(extra) = args.get(index) {
                     let count = shape.required.len() + shape.optional.len();
-                    let names: Vec<&str> =
-                        shape.required.iter().chain(shape.optional).map(|arg| arg.name).collect();
+                    let names: Vec<&str> = shape.required.iter().chain(shape.optional).map(|arg| arg.name).collect();
                     let expected = match count {
                         0 => "no arguments".to_string(),
                         1 => format!("one argument ({})", names[0]),
                         _ => format!("{count} arguments ({})", names.join(", ")),
                     };
-                    let help = if spec.options.is_empty() {
-                        format!("remove it; `{}` is {}", spec.keyword, spec.summary)
+                    // `split "holdout" "features"`: the value of a required option written
+                    // without its key.
+                    let missing_required =
+                        spec.options.iter().find(|option| option.required && !written.contains(&option.name));
+                    let help = if let (Some(option), Some(text)) = (missing_required, extra.value().as_string()) {
+                        format!("did you mean `{}=\"{text}\"`? options are written `key=value`", option.name)
+                    } else if spec.options.is_empty() {
+                        match names.first() {
+                            Some(only) if count == 1 => format!("remove it; `{}` takes only its {only}", spec.keyword),
+                            _ => format!("remove it; `{}` takes {expected}", spec.keyword),
+                        }
                     } else {
                         let options: Vec<&str> = spec.options.iter().map(|option| option.name).collect();
                         format!("options are written `key=value`; `{}` takes {}", spec.keyword, one_of(&options))
@@ -267,12 +277,8 @@ impl<'src> Reader<'src> {
                 continue;
             };
             let what = format!("option `{}` of `{keyword}`", spec.name);
-            let check = ValueCheck {
-                kind: spec.kind,
-                choices: spec.choices,
-                option: Some(spec),
-                secret_ok: spec.secret_ok,
-            };
+            let check =
+                ValueCheck { kind: spec.kind, choices: spec.choices, option: Some(spec), secret_ok: spec.secret_ok };
             if self.check_value(&value, &check, &what) {
                 options.insert(spec.name, value);
             } else if spec.required {
@@ -329,8 +335,8 @@ impl<'src> Reader<'src> {
             (None, KdlValue::Bool(flag)) => Value::Bool(*flag),
             (None, KdlValue::Null) => {
                 self.errors.push(SyntaxError::WrongType {
-                    what: "a value".to_string(),
-                    expected: "a value".to_string(),
+                    what: "this value".to_string(),
+                    expected: "a number, string or boolean".to_string(),
                     found: "`#null`".to_string(),
                     span,
                     help: "leave the option out to use its default".to_string(),
@@ -343,7 +349,8 @@ impl<'src> Reader<'src> {
                         name: name.clone(),
                         kind: kind.to_string(),
                         span,
-                        help: "names are letters, digits and `_`, not starting with a digit, such as `MLFLOW_TOKEN`".to_string(),
+                        help: "names are letters, digits and `_`, not starting with a digit, such as `MLFLOW_TOKEN`"
+                            .to_string(),
                     });
                     return None;
                 }
@@ -395,8 +402,13 @@ impl<'src> Reader<'src> {
             Value::Env(_) | Value::Secret(_) if check.secret_ok => return true,
             reference @ (Value::Param(_) | Value::Env(_) | Value::Secret(_)) => {
                 let help = match reference {
-                    Value::Param(_) => "`(param)` stands for numbers, booleans and strings; names and references must be written out".to_string(),
-                    _ => "`(env)` and `(secret)` are accepted by `store`, `tracking uri=` and a step's `env`".to_string(),
+                    Value::Param(_) => {
+                        "`(param)` stands for numbers, booleans and strings; names and references must be written out"
+                            .to_string()
+                    }
+                    _ => {
+                        "`(env)` and `(secret)` are accepted by `store`, `tracking uri=` and a step's `env`".to_string()
+                    }
                 };
                 self.errors.push(SyntaxError::ReferenceNotAllowed {
                     what: what.to_string(),
@@ -445,9 +457,11 @@ impl<'src> Reader<'src> {
         }
         let Value::Str(text) = &value.value else { return true };
         if !check.choices.is_empty() && !check.choices.contains(&text.as_str()) {
+            // "option `objective` of `xgboost`" reads "not a valid `objective` of `xgboost`".
+            let what = what.trim_start_matches("the ").trim_start_matches("option ");
             self.errors.push(SyntaxError::UnknownValue {
                 value: text.clone(),
-                what: what.trim_start_matches("the ").to_string(),
+                what: what.to_string(),
                 span: value.span,
                 help: did_you_mean(text, check.choices)
                     .unwrap_or_else(|| format!("expected one of {}", one_of(check.choices))),
@@ -473,11 +487,16 @@ impl<'src> Reader<'src> {
                 false
             }
             ValueKind::ModelReference if !is_model_reference(text) => {
+                let help = if is_name(text) {
+                    format!("say which version: `{text}@production` (an alias) or `{text}@1` (a version number)")
+                } else {
+                    "write `model@alias` or `model@version`, such as `churn-classifier@production`".to_string()
+                };
                 self.errors.push(SyntaxError::MalformedReference {
                     reference: text.clone(),
                     what: "model reference".to_string(),
                     span: value.span,
-                    help: "write `model@alias` or `model@version`, such as `churn-classifier@production`".to_string(),
+                    help,
                 });
                 false
             }
@@ -491,9 +510,7 @@ impl<'src> Reader<'src> {
                 });
                 false
             }
-            ValueKind::Column | ValueKind::Path | ValueKind::Expression | ValueKind::Cron
-                if text.trim().is_empty() =>
-            {
+            ValueKind::Column | ValueKind::Path | ValueKind::Expression | ValueKind::Cron if text.trim().is_empty() => {
                 self.errors.push(SyntaxError::WrongType {
                     what: what.to_string(),
                     expected: kind.describe().to_string(),
@@ -678,13 +695,22 @@ impl<'src> Reader<'src> {
                         node: name.value.clone(),
                         option: key.value().to_string(),
                         span: key.span(),
-                        help: "a range is written `param distribution low high`, such as `eta log-uniform 0.01 0.3`".to_string(),
+                        help: "a range is written `param distribution low high`, such as `eta log-uniform 0.01 0.3`"
+                            .to_string(),
                     });
                     continue;
                 }
                 if let Some(value) = self.entry_value(entry) {
                     values.push(value);
                 }
+            }
+            // The distribution is a word; the bounds and choices are numbers, which may be
+            // `(param)` references (tracked like any other use) but not `(env)` or `(secret)`.
+            let bound = ValueCheck { kind: ValueKind::Float, choices: &[], option: None, secret_ok: false };
+            let what = format!("a value of `tune` parameter `{}`", name.value);
+            let rejected = values.iter().skip(1).filter(|value| !self.check_value(value, &bound, &what)).count();
+            if rejected > 0 {
+                continue;
             }
             let Some(first) = values.first().cloned() else {
                 self.errors.push(SyntaxError::MissingArgument {
