@@ -4,13 +4,13 @@
 //! vocabulary in `mlops-stdlib` ([`reader`]) and builds the typed AST ([`build`]).
 
 mod build;
+mod document;
 mod error;
-mod nesting;
+mod layout;
 mod reader;
 
 pub use error::SyntaxError;
 
-use kdl::KdlDocument;
 use miette::SourceSpan;
 use mlops_stdlib::vocabulary;
 
@@ -18,9 +18,10 @@ use crate::ast::Spec;
 
 /// Parses a spec. Always returns a tree — of the nodes that could be read — and every problem.
 pub fn parse(source: &str) -> (Spec, Vec<SyntaxError>) {
-    if let Some(offset) = nesting::too_deep(source) {
+    let layout = layout::scan(source);
+    if let Some(offset) = layout.too_deep {
         let error = SyntaxError::Kdl {
-            message: format!("blocks are nested more than {} levels deep", nesting::MAX_DEPTH),
+            message: format!("blocks are nested more than {} levels deep", layout::MAX_DEPTH),
             span: SourceSpan::new(offset.into(), 1),
             label: "too deep".to_string(),
             help: "a spec nests a few levels at most, such as `step { output { schema { … } } }`; is a `}` missing?"
@@ -28,7 +29,7 @@ pub fn parse(source: &str) -> (Spec, Vec<SyntaxError>) {
         };
         return (Spec { partial: true, ..Spec::default() }, vec![error]);
     }
-    let document = match KdlDocument::parse_v2(source) {
+    let document = match document::parse(source, &layout) {
         Ok(document) => document,
         Err(error) => {
             let errors = error
