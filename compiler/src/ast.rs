@@ -93,7 +93,9 @@ impl Options {
         self.0.get(name)
     }
 
-    /// The option as a string, if written as a plain string.
+    /// The option as a string, if written as a plain string. Only for options whose kind
+    /// refuses `(param)` (references, columns, paths) or that are literal-only; a value that
+    /// may be a `(param)` is read with the checker's `text`, which resolves it.
     pub fn str(&self, name: &str) -> Option<Spanned<String>> {
         let value = self.get(name)?;
         value.value.as_str().map(|text| Spanned::new(text.to_string(), value.span))
@@ -391,6 +393,9 @@ pub struct Split {
     pub from: Spanned<String>,
     /// Its options.
     pub options: Options,
+    /// Whether a `train`, `valid` or `test` fraction was written but could not be read (the
+    /// syntax stage reported it): then what the fractions add up to is unknown.
+    pub unread_fractions: bool,
     /// The whole node.
     pub span: SourceSpan,
 }

@@ -16,6 +16,8 @@ pub enum ValueKind {
     String,
     /// A declared name: letters, digits, `_` and `-`, starting with a letter.
     Name,
+    /// An environment variable's name: letters, digits and `_`, not starting with a digit.
+    Variable,
     /// A reference to a step's output: `name` or `name.output`.
     Reference,
     /// A reference to a registered model: `name@alias` or `name@version`.
@@ -43,6 +45,7 @@ impl ValueKind {
             ValueKind::Bool => "a boolean (`#true` or `#false`)",
             ValueKind::String => "a string",
             ValueKind::Name => "a name",
+            ValueKind::Variable => "an environment variable name",
             ValueKind::Reference => "a step reference such as `holdout.train`",
             ValueKind::ModelReference => "a model reference such as `churn-classifier@production`",
             ValueKind::Column => "a column name",
@@ -151,6 +154,9 @@ pub struct OptionSpec {
     pub choices: &'static [&'static str],
     /// Whether `(env)` and `(secret)` references are allowed.
     pub secret_ok: bool,
+    /// Whether the value must be written out, never as `(param)`: set on options that shape
+    /// the plan's columns or outputs, which the checker must see as they will run.
+    pub literal_only: bool,
     /// One line for the docs.
     pub doc: &'static str,
 }
@@ -166,6 +172,7 @@ impl OptionSpec {
             range: Range::ANY,
             choices: &[],
             secret_ok: false,
+            literal_only: false,
             doc,
         }
     }
@@ -199,6 +206,18 @@ impl OptionSpec {
         self.secret_ok = true;
         self
     }
+
+    /// Refuses `(param)`: the value decides columns or outputs, so a later `--set` must not be
+    /// able to change it behind the checker's back.
+    pub const fn literal_only(mut self) -> OptionSpec {
+        self.literal_only = true;
+        self
+    }
+
+    /// Whether `(param)` may stand for the value.
+    pub fn param_ok(&self) -> bool {
+        self.kind.accepts_param() && !self.literal_only
+    }
 }
 
 /// A positional argument of a node.
@@ -210,24 +229,44 @@ pub struct ArgSpec {
     pub kind: ValueKind,
     /// The allowed values, when the argument is an enumeration.
     pub choices: &'static [&'static str],
+    /// Numeric bounds.
+    pub range: Range,
     /// Whether `(env)` and `(secret)` references are allowed.
     pub secret_ok: bool,
+    /// Whether `(param)` may stand for the value. Positional arguments are mostly names,
+    /// choices, columns and paths, which are written out; numbers and booleans (`max-batch`,
+    /// `log-predictions`) are values and take a `(param)`.
+    pub param_ok: bool,
 }
 
 impl ArgSpec {
-    /// An argument of any value of `kind`.
+    /// An argument of any value of `kind`; a number or boolean may be a `(param)`.
     pub const fn new(name: &'static str, kind: ValueKind) -> ArgSpec {
-        ArgSpec { name, kind, choices: &[], secret_ok: false }
+        let param_ok = matches!(kind, ValueKind::Int | ValueKind::Float | ValueKind::Bool);
+        ArgSpec { name, kind, choices: &[], range: Range::ANY, secret_ok: false, param_ok }
     }
 
     /// An argument restricted to a set of values.
     pub const fn choice(name: &'static str, choices: &'static [&'static str]) -> ArgSpec {
-        ArgSpec { name, kind: ValueKind::String, choices, secret_ok: false }
+        ArgSpec { name, kind: ValueKind::String, choices, range: Range::ANY, secret_ok: false, param_ok: false }
+    }
+
+    /// Sets numeric bounds.
+    pub const fn range(mut self, range: Range) -> ArgSpec {
+        self.range = range;
+        self
     }
 
     /// Allows `(env)` and `(secret)` references.
     pub const fn secret_ok(mut self) -> ArgSpec {
         self.secret_ok = true;
+        self
+    }
+
+    /// Allows a `(param)` reference for a value that is not a number or a boolean (the value
+    /// of a step's `env`).
+    pub const fn param_ok(mut self) -> ArgSpec {
+        self.param_ok = true;
         self
     }
 }

@@ -108,7 +108,7 @@ const SCHEMA: NodeSpec = NodeSpec {
 
 /// Options of one column inside a `schema` block.
 pub const COLUMN_OPTIONS: &[OptionSpec] = &[
-    OptionSpec::new("nullable", Bool, "whether the column may hold nulls").default(Literal::Bool(false)),
+    OptionSpec::new("nullable", Bool, "whether the column may hold nulls").default(Literal::Bool(false)).literal_only(),
     OptionSpec::new("unique", Bool, "whether every value must be distinct").default(Literal::Bool(false)),
     OptionSpec::new("min", Float, "smallest allowed value (numeric columns)"),
     OptionSpec::new("max", Float, "largest allowed value (numeric columns)"),
@@ -188,9 +188,9 @@ const TRANSFORM_OPS: &[NodeSpec] = &[
     },
     NodeSpec {
         args: COLUMNS,
-        options: &[
-            OptionSpec::new("drop-first", Bool, "leave out the first level's column").default(Literal::Bool(false))
-        ],
+        options: &[OptionSpec::new("drop-first", Bool, "leave out the first level's column")
+            .default(Literal::Bool(false))
+            .literal_only()],
         ..node("one-hot", "replace a category column by one 0/1 column per level (`column_level`)")
     },
     NodeSpec {
@@ -225,9 +225,18 @@ const SPLIT: NodeSpec = NodeSpec {
     args: NAMED,
     options: &[
         OptionSpec::new("from", Reference, "the input table").required(),
-        OptionSpec::new("train", Float, "fraction of rows in `.train`").default(Literal::Float(0.8)).range(FRACTION),
-        OptionSpec::new("valid", Float, "fraction of rows in `.valid`").default(Literal::Float(0.0)).range(FRACTION),
-        OptionSpec::new("test", Float, "fraction of rows in `.test`").default(Literal::Float(0.2)).range(FRACTION),
+        OptionSpec::new("train", Float, "fraction of rows in `.train`")
+            .default(Literal::Float(0.8))
+            .range(Range::above_up_to(0.0, 1.0)),
+        // Whether `.valid` and `.test` exist depends on these two, so they are written out.
+        OptionSpec::new("valid", Float, "fraction of rows in `.valid` (0: no `.valid` part)")
+            .default(Literal::Float(0.0))
+            .range(FRACTION)
+            .literal_only(),
+        OptionSpec::new("test", Float, "fraction of rows in `.test` (0: no `.test` part)")
+            .default(Literal::Float(0.2))
+            .range(FRACTION)
+            .literal_only(),
         OptionSpec::new("stratify", Column, "keep this column's class balance in every part"),
         OptionSpec::new("seed", Int, "random seed").default(Literal::Int(0)).range(Range::at_least(0.0)),
     ],
@@ -354,9 +363,9 @@ const REGISTER: NodeSpec = NodeSpec {
     args: NAMED,
     options: &[
         OptionSpec::new("model", Reference, "the `train` model to register").required(),
-        OptionSpec::new("alias", String, "alias set when a new version passes its gates")
+        OptionSpec::new("alias", Name, "alias set when a new version passes its gates")
             .default(Literal::Str("staging")),
-        OptionSpec::new("promote", String, "alias that `mlopsc models promote` moves a version to")
+        OptionSpec::new("promote", Name, "alias that `mlopsc models promote` moves a version to")
             .default(Literal::Str("production")),
     ],
     ..node("register", "add a new model version to the registry once its gates pass")
@@ -383,7 +392,7 @@ const SERVE_CHILDREN: &[NodeSpec] = &[
         ..node("log-predictions", "record every prediction for monitoring")
     },
     NodeSpec {
-        args: Args::exactly(&[ArgSpec::new("rows", Int)]),
+        args: Args::exactly(&[ArgSpec::new("rows", Int).range(Range::at_least(1.0))]),
         repeatable: false,
         ..node("max-batch", "largest batch one request may send (default 1000)")
     },
@@ -469,7 +478,8 @@ const STEP_CHILDREN: &[NodeSpec] = &[
         args: NAMED,
         options: &[OptionSpec::new("type", String, "what the command writes")
             .default(Literal::Str("table"))
-            .choices(&["table", "model", "file"])],
+            .choices(&["table", "model", "file"])
+            .literal_only()],
         children: Children::Nodes(OUTPUT_CHILDREN),
         ..node("output", "a table or file the command writes; a `schema` makes its columns known")
     },
@@ -478,7 +488,10 @@ const STEP_CHILDREN: &[NodeSpec] = &[
         ..node("code", "files whose bytes are part of the step's cache key (scripts it runs)")
     },
     NodeSpec {
-        args: Args::exactly(&[ArgSpec::new("variable", Name), ArgSpec::new("value", String).secret_ok()]),
+        args: Args::exactly(&[
+            ArgSpec::new("variable", Variable),
+            ArgSpec::new("value", String).secret_ok().param_ok(),
+        ]),
         ..node("env", "an environment variable for the command; `(secret)`/`(env)` values allowed")
     },
 ];

@@ -335,10 +335,12 @@ pub enum CheckError {
         help: String,
     },
 
-    /// Early stopping without validation data.
-    #[error("`early-stopping` needs validation data, but train `{model}` has none")]
+    /// Early stopping or tuning without validation data.
+    #[error("{what} needs validation data, but train `{model}` has none")]
     #[diagnostic(code("mlops::check::missing-validation"))]
     MissingValidation {
+        /// "`early-stopping`", "`tune churn`".
+        what: String,
         /// The model.
         model: String,
         /// The option.
@@ -396,6 +398,41 @@ pub enum CheckError {
         #[label("checks nothing")]
         span: SourceSpan,
         /// Add `min=` or `max=`.
+        #[help]
+        help: String,
+    },
+
+    /// A `drift` or `performance` rule with nothing to compare against.
+    #[error("{rule} has no bound")]
+    #[diagnostic(code("mlops::check::rule-without-bound"))]
+    RuleWithoutBound {
+        /// "`drift \"ks\"`", "`performance \"auc\"`".
+        rule: String,
+        /// The rule.
+        #[label("detects nothing")]
+        span: SourceSpan,
+        /// The option to add.
+        #[help]
+        help: String,
+    },
+
+    /// A `min` above a `max`: no value can satisfy both.
+    #[error("{what} has `min` {min} above `max` {max}")]
+    #[diagnostic(code("mlops::check::contradictory-bounds"))]
+    ContradictoryBounds {
+        /// "gate on `auc`", "column `age`".
+        what: String,
+        /// The lower bound.
+        min: String,
+        /// The upper bound.
+        max: String,
+        /// The `min` value.
+        #[label("at least {min}")]
+        span: SourceSpan,
+        /// The `max` value.
+        #[label("at most {max}")]
+        max_span: SourceSpan,
+        /// Swap or fix them.
         #[help]
         help: String,
     },
@@ -566,6 +603,41 @@ pub enum CheckError {
         #[label("not declared")]
         span: SourceSpan,
         /// The declared names.
+        #[help]
+        help: String,
+    },
+
+    /// A `{inputs…}` or `{outputs…}` placeholder without a name or a closing brace.
+    #[error("placeholder `{text}` {problem}")]
+    #[diagnostic(code("mlops::check::malformed-placeholder"))]
+    MalformedPlaceholder {
+        /// The placeholder as written.
+        text: String,
+        /// "is not closed", "names no input".
+        problem: String,
+        /// The placeholder, or the whole command when it was written with escapes.
+        #[label("malformed")]
+        span: SourceSpan,
+        /// The shape, and the declared names.
+        #[help]
+        help: String,
+    },
+
+    /// A custom step's table output without a `schema`, read by a node that needs its columns.
+    #[error("table output `{node}.{output}` declares no schema; columns after it are not checked")]
+    #[diagnostic(code("mlops::check::unknown-schema"), severity(Warning))]
+    UnknownSchema {
+        /// The step.
+        node: String,
+        /// The output.
+        output: String,
+        /// The output's declaration.
+        #[label("no `schema` here")]
+        span: SourceSpan,
+        /// The first node that reads it as a table.
+        #[label("its columns are needed here")]
+        reader: SourceSpan,
+        /// Declare the schema.
         #[help]
         help: String,
     },

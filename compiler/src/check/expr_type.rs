@@ -21,7 +21,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("min", "min(number, number) → number"),
     ("max", "max(number, number) → number"),
     ("is_null", "is_null(any) → bool"),
-    ("coalesce", "coalesce(a, b) → the first that is not null"),
+    ("coalesce", "coalesce(a, b) → the first that is not null; `float` when it mixes `int` and `float`"),
     ("lower", "lower(string) → string"),
     ("upper", "upper(string) → string"),
     ("len", "len(string) → int"),
@@ -215,8 +215,10 @@ impl Context<'_> {
                 if !comparable {
                     return mismatch(errors, "compare values of the same type: numbers with numbers, text with 'text'");
                 }
+                // Either side may be the unordered one: `'basic' < plan` as much as `plan > 'basic'`.
                 let ordering = !matches!(op, BinaryOp::Eq | BinaryOp::Ne);
-                if ordering && matches!(left_ty.ty, ColumnType::Bool | ColumnType::Category) {
+                let unordered = |ty: &ExprType| matches!(ty.ty, ColumnType::Bool | ColumnType::Category);
+                if ordering && (unordered(left_ty) || unordered(right_ty)) {
                     return mismatch(
                         errors,
                         "`<` and `>` order numbers, strings and dates; use `==` for categories and booleans",
@@ -287,7 +289,9 @@ impl Context<'_> {
                         format!("needs two values of one type, found {} and {}", describe(first), describe(second)),
                     );
                 }
-                Some(ExprType { ty: first.ty, nullable: first.nullable && second.nullable })
+                // Mixed numbers widen to `float`, as with `min` and `max`.
+                let ty = if first.ty == second.ty { first.ty } else { ColumnType::Float };
+                Some(ExprType { ty, nullable: first.nullable && second.nullable })
             }
             "lower" | "upper" | "len" => {
                 if !matches!(first.ty, ColumnType::String | ColumnType::Category) {

@@ -20,7 +20,7 @@ pub use error::CheckError;
 pub use expr_type::{ExprType, FUNCTIONS};
 pub use schema::{Column, Schema};
 
-use crate::ast::{Item, Spanned, Spec, Value};
+use crate::ast::{Item, Options, Spanned, Spec, Value};
 use crate::graph::Dag;
 use crate::suggest::{did_you_mean, one_of};
 
@@ -120,21 +120,33 @@ impl Task {
     }
 }
 
-/// What the checker learned about a `train` model.
+/// What the checker learned about a `train` model. Recorded whenever its objective is valid
+/// and its data resolves, so that the plan wires its inputs and the nodes that read the model
+/// are checked, even when the training table's columns are unknown.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelInfo {
     /// Its task.
     pub task: Task,
     /// Its objective.
     pub objective: String,
-    /// The label column.
-    pub label: Column,
-    /// The feature columns, in order.
-    pub features: Vec<Column>,
+    /// The label column's name, as written.
+    pub label: String,
+    /// The label and feature columns; `None` when the training table's columns are unknown
+    /// (it comes from a custom step output without a `schema`) or the label is not among them.
+    pub columns: Option<ModelColumns>,
     /// The training table.
     pub data: Resolved,
     /// The validation table, explicit or implied by the split.
     pub valid: Option<Resolved>,
+}
+
+/// The columns a model learns from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelColumns {
+    /// The label column.
+    pub label: Column,
+    /// The feature columns, in order.
+    pub features: Vec<Column>,
 }
 
 /// What the checker learned about a `register` node.
@@ -203,6 +215,7 @@ pub fn check(spec: Spec) -> (Checked, Vec<CheckError>) {
         },
         errors: Vec::new(),
         used: BTreeSet::new(),
+        unknown_schemas: BTreeMap::new(),
     };
     checker.params(&spec);
     checker.declare(&spec);
@@ -238,6 +251,7 @@ pub fn check(spec: Spec) -> (Checked, Vec<CheckError>) {
         }
     }
     checker.unused(&spec);
+    checker.unknown_schemas(&spec);
     checker.checked.spec = spec;
     (checker.checked, checker.errors)
 }
@@ -247,6 +261,9 @@ pub(crate) struct Checker {
     pub(crate) errors: Vec<CheckError>,
     /// Producers some other node reads.
     pub(crate) used: BTreeSet<String>,
+    /// Custom step outputs read as tables while their columns are unknown, with the first
+    /// place that reads each.
+    pub(crate) unknown_schemas: BTreeMap<Resolved, SourceSpan>,
 }
 
 /// The name and namespace an item declares, if any.
@@ -304,16 +321,18 @@ impl Checker {
                 Item::Dataset(_) => producer("dataset", vec![("table", OutputKind::Table)], Some("table")),
                 Item::Transform(_) => producer("transform", vec![("table", OutputKind::Table)], Some("table")),
                 Item::Split(split) => {
-                    let has_valid = split
-                        .options
-                        .get("valid")
-                        .and_then(|value| self.checked.value(&value.value).as_f64())
-                        .is_some_and(|fraction| fraction > 0.0);
+                    // A part with a fraction of 0 does not exist. `valid` and `test` are
+                    // literals (the vocabulary refuses `(param)` there), so this holds at run time.
+                    let has = |part: &str, default: f64| {
+                        split.options.get(part).and_then(|value| value.value.as_f64()).unwrap_or(default) > 0.0
+                    };
                     let mut outputs = vec![("train", OutputKind::Table)];
-                    if has_valid {
+                    if has("valid", 0.0) {
                         outputs.push(("valid", OutputKind::Table));
                     }
-                    outputs.push(("test", OutputKind::Table));
+                    if has("test", 0.2) {
+                        outputs.push(("test", OutputKind::Table));
+                    }
                     producer("split", outputs, None)
                 }
                 Item::Train(_) => producer("train", vec![("model", OutputKind::Model)], Some("model")),
@@ -472,8 +491,9 @@ impl Checker {
         let Some((_, kind)) = producer.outputs.iter().find(|(known, _)| *known == output_name) else {
             let mut help =
                 did_you_mean(&output_name, &outputs).unwrap_or_else(|| format!("`{name}` has {}", one_of(&outputs)));
-            if producer.keyword == "split" && output_name == "valid" {
-                help = format!("split `{name}` has no `valid` part; give it `valid=` a fraction above 0");
+            if producer.keyword == "split" && matches!(output_name.as_str(), "valid" | "test") {
+                help =
+                    format!("split `{name}` has no `{output_name}` part; give it `{output_name}=` a fraction above 0");
             }
             self.errors.push(CheckError::UnknownOutput {
                 node: name.to_string(),
@@ -509,7 +529,42 @@ impl Checker {
     pub(crate) fn table(&mut self, reference: &Spanned<String>, what: &str) -> Option<(Resolved, Option<Schema>)> {
         let resolved = self.resolve(reference, what, Some(OutputKind::Table))?;
         let schema = self.checked.schemas.get(&resolved).cloned();
+        // Only a custom step's output can lack a schema at its source; tables after it lack
+        // one because of it, and the warning goes where the schema should be declared.
+        let from_step = self.checked.producers.get(&resolved.node).is_some_and(|producer| producer.keyword == "step");
+        if schema.is_none() && from_step {
+            self.unknown_schemas.entry(resolved.clone()).or_insert(reference.span);
+        }
         Some((resolved, schema))
+    }
+
+    /// Warns about custom step table outputs without a `schema` that a node needing columns
+    /// reads: nothing after them is column-checked.
+    fn unknown_schemas(&mut self, spec: &Spec) {
+        for (resolved, reader) in std::mem::take(&mut self.unknown_schemas) {
+            // The first declaration of the step: later duplicates were reported.
+            let output = spec.items.iter().find_map(|item| match item {
+                Item::Step(step) if step.name.value == resolved.node => {
+                    Some(step.outputs.iter().find(|output| output.name.value == resolved.output))
+                }
+                _ => None,
+            });
+            // A step on a cycle is never checked, so its declared schema is missing too.
+            let Some(Some(output)) = output else { continue };
+            if output.schema.is_some() {
+                continue;
+            }
+            self.errors.push(CheckError::UnknownSchema {
+                node: resolved.node.clone(),
+                output: resolved.output.clone(),
+                span: output.name.span,
+                reader,
+                help: format!(
+                    "declare its columns inside the output: output \"{}\" {{ schema {{ id string; score float; }} }}",
+                    resolved.output
+                ),
+            });
+        }
     }
 
     /// A numeric option, with `(param)` resolved; `default` when absent.
@@ -520,6 +575,29 @@ impl Checker {
     /// A string option, with `(param)` resolved.
     pub(crate) fn text(&self, value: Option<&Spanned<Value>>) -> Option<String> {
         value.and_then(|value| self.checked.value(&value.value).as_str().map(str::to_string))
+    }
+
+    /// A string option as text, with `(param)` resolved, spanned where it is written.
+    pub(crate) fn text_option(&self, options: &Options, name: &str) -> Option<Spanned<String>> {
+        let value = options.get(name)?;
+        Some(Spanned::new(self.text(Some(value))?, value.span))
+    }
+
+    /// Reports a `min` above a `max` among a node's options, with `(param)` resolved.
+    pub(crate) fn bounds(&mut self, options: &Options, what: &str) {
+        let (Some(min), Some(max)) = (options.get("min"), options.get("max")) else { return };
+        let number = |value: &Spanned<Value>| self.checked.value(&value.value).as_f64();
+        let (Some(low), Some(high)) = (number(min), number(max)) else { return };
+        if low > high {
+            self.errors.push(CheckError::ContradictoryBounds {
+                what: what.to_string(),
+                min: low.to_string(),
+                max: high.to_string(),
+                span: min.span,
+                max_span: max.span,
+                help: format!("no value is at least {low} and at most {high}; swap them, or fix the one that is wrong"),
+            });
+        }
     }
 
     /// Warns about tables that nothing reads.

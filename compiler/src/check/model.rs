@@ -2,11 +2,23 @@
 //! `monitor`.
 
 use miette::SourceSpan;
+use mlops_stdlib::signature::{OptionSpec, ValueKind};
 use mlops_stdlib::vocabulary::{self, BINARY_OBJECTIVES, MULTICLASS_OBJECTIVES, REGRESSION_OBJECTIVES};
 
-use super::{CheckError, Checker, ModelInfo, RegistryInfo, Schema, Task};
+use super::{CheckError, Checker, ModelColumns, ModelInfo, RegistryInfo, Schema, Task};
 use crate::ast::{ColumnType, Evaluate, Item, Monitor, Package, Register, Serve, Spanned, Spec, Train, Tune, Value};
 use crate::suggest::{did_you_mean, one_of};
+
+/// What is wrong with `number` as a value of an `xgboost` option, if anything.
+fn value_problem(spec: &OptionSpec, number: f64) -> Option<String> {
+    if spec.kind == ValueKind::Int && number.fract() != 0.0 {
+        Some(format!("an integer parameter takes whole numbers, found {number}"))
+    } else if !spec.range.contains(number) {
+        Some(format!("a value must be {}, found {number}", spec.range.describe()))
+    } else {
+        None
+    }
+}
 
 /// Whether `objective` is one of the objectives the language knows.
 fn is_objective(objective: &str) -> bool {
@@ -77,15 +89,27 @@ impl Checker {
         if valid.is_none() && train.valid.is_none() {
             if let Some(early) = xgboost.value.get("early-stopping") {
                 self.errors.push(CheckError::MissingValidation {
+                    what: "`early-stopping`".to_string(),
                     model: name.to_string(),
                     span: early.span,
                     help: "add `valid=\"…\"` to the train node, or give its split a `valid=` fraction".to_string(),
                 });
             }
         }
-        let Some(schema) = schema else { return };
+        // Without the training table's columns (a custom step output without a `schema`) the
+        // label and features are unknown, but the task, the data and the validation table are
+        // not: the model is recorded so that the plan wires its inputs and `tune`, `evaluate`
+        // and the registry are still checked.
+        let columns = schema.and_then(|schema| self.model_columns(train, &schema, task, &objective));
+        let label = train.label.value.clone();
+        self.checked.models.insert(name.to_string(), ModelInfo { task, objective, label, columns, data, valid });
+    }
+
+    /// Checks the label and the features of a model against its training table's columns.
+    fn model_columns(&mut self, train: &Train, schema: &Schema, task: Task, objective: &str) -> Option<ModelColumns> {
+        let name = train.name.as_str();
         let place = format!("in `{}`", train.data.value);
-        let Some(label) = self.column(&train.label, &schema, &place).cloned() else { return };
+        let label = self.column(&train.label, schema, &place).cloned()?;
         let fits = match task {
             Task::Binary => matches!(label.ty, ColumnType::Bool | ColumnType::Int),
             Task::Multiclass => matches!(label.ty, ColumnType::Int | ColumnType::Category),
@@ -106,7 +130,7 @@ impl Checker {
             self.errors.push(CheckError::LabelType {
                 label: label.name.clone(),
                 ty: label.ty.name().to_string(),
-                objective: objective.clone(),
+                objective: objective.to_string(),
                 span: train.label.span,
                 help: format!("`{objective}` needs {needs}; {suggestion}"),
             });
@@ -136,7 +160,7 @@ impl Checker {
                 help,
             });
         }
-        self.checked.models.insert(name.to_string(), ModelInfo { task, objective, label, features, data, valid });
+        Some(ModelColumns { label, features })
     }
 
     /// Reports columns that differ between the training table and another table.
@@ -227,11 +251,12 @@ impl Checker {
     pub(crate) fn tune(&mut self, tune: &Tune) {
         let what = format!("the model of `tune {}`", tune.model.value);
         let Some(info) = self.model(&tune.model, &what) else { return };
-        if let Some(metric) = tune.options.str("metric") {
+        if let Some(metric) = self.text_option(&tune.options, "metric") {
             self.metric_fits(&metric, tune.model.as_str(), &info);
         }
         if info.valid.is_none() {
             self.errors.push(CheckError::MissingValidation {
+                what: format!("`tune {}`", tune.model.value),
                 model: tune.model.value.clone(),
                 span: tune.model.span,
                 help: "tuning scores each trial on validation data: add `valid=\"…\"` to the train node or a `valid=` fraction to its split".to_string(),
@@ -239,10 +264,10 @@ impl Checker {
         }
         for param in &tune.space {
             let spec = vocabulary::XGBOOST_OPTIONS.iter().find(|option| option.name == param.name.value);
-            let bad = |message: String| CheckError::SearchSpace {
+            let bad = |message: String, span: SourceSpan| CheckError::SearchSpace {
                 param: param.name.value.clone(),
                 message,
-                span: param.span,
+                span,
                 help: "write `uniform low high`, `log-uniform low high` (low > 0), `int low high` or `choice v1 v2 …`"
                     .to_string(),
             };
@@ -253,25 +278,50 @@ impl Checker {
             }
             let numbers: Vec<Option<f64>> = values.iter().map(Value::as_f64).collect();
             let distribution = param.distribution.as_str();
+            let whole = spec.is_some_and(|spec| spec.kind == ValueKind::Int);
+            let name = param.name.as_str();
             if distribution == "choice" {
                 if param.values.is_empty() {
-                    self.errors.push(bad("`choice` needs at least one value".to_string()));
+                    self.errors.push(bad("`choice` needs at least one value".to_string(), param.span));
+                }
+                // Every choice is a value the parameter takes: whole where it is an integer,
+                // and inside its range.
+                for (value, number) in param.values.iter().zip(&numbers) {
+                    let Some(number) = number else { continue };
+                    if let Some(problem) = spec.and_then(|spec| value_problem(spec, *number)) {
+                        self.errors.push(bad(problem, value.span));
+                        break;
+                    }
                 }
                 continue;
             }
             let [Some(low), Some(high)] = numbers[..] else {
-                self.errors.push(bad(format!("`{distribution}` needs two numbers, low and high")));
+                self.errors.push(bad(format!("`{distribution}` needs two numbers, low and high"), param.span));
                 continue;
             };
-            if low >= high {
-                self.errors.push(bad(format!("low {low} is not below high {high}")));
+            let bounds_span = match &param.values[..] {
+                [first, .., last] => SourceSpan::new(
+                    first.span.offset().into(),
+                    last.span.offset() + last.span.len() - first.span.offset(),
+                ),
+                _ => param.span,
+            };
+            if whole && distribution != "int" {
+                self.errors.push(bad(
+                    format!(
+                        "`{distribution}` draws fractions, but `{name}` is an integer; use `int low high` or `choice` of whole numbers"
+                    ),
+                    param.distribution.span,
+                ));
+            } else if low >= high {
+                self.errors.push(bad(format!("low {low} is not below high {high}"), bounds_span));
             } else if distribution == "log-uniform" && low <= 0.0 {
-                self.errors.push(bad("`log-uniform` needs low > 0".to_string()));
+                self.errors.push(bad("`log-uniform` needs low > 0".to_string(), bounds_span));
             } else if distribution == "int" && (low.fract() != 0.0 || high.fract() != 0.0) {
-                self.errors.push(bad("`int` needs whole numbers".to_string()));
+                self.errors.push(bad("`int` needs whole numbers".to_string(), bounds_span));
             } else if let Some(spec) = spec {
                 if !spec.range.contains(low) || !spec.range.contains(high) {
-                    self.errors.push(bad(format!("`{}` must be {}", spec.name, spec.range.describe())));
+                    self.errors.push(bad(format!("low and high must be {}", spec.range.describe()), bounds_span));
                 }
             }
         }
@@ -284,9 +334,9 @@ impl Checker {
         let what = format!("`data` of evaluate `{model_name}`");
         let data = self.table(&evaluate.data, &what);
         let Some(info) = info else { return };
-        if let Some((_, Some(schema))) = &data {
-            let mut expected = Schema { columns: info.features.clone() };
-            expected.columns.push(info.label.clone());
+        if let (Some((_, Some(schema))), Some(columns)) = (&data, &info.columns) {
+            let mut expected = Schema { columns: columns.features.clone() };
+            expected.columns.push(columns.label.clone());
             self.same_columns(
                 &expected,
                 schema,
@@ -323,6 +373,7 @@ impl Checker {
         };
         for gate in &evaluate.gates {
             check_computed(self, &gate.metric);
+            self.bounds(&gate.options, &format!("gate on `{}`", gate.metric.value));
             if gate.options.get("min").is_none() && gate.options.get("max").is_none() {
                 let better = if vocabulary::HIGHER_IS_BETTER.contains(&gate.metric.as_str()) { "min" } else { "max" };
                 self.errors.push(CheckError::GateWithoutBound {
@@ -333,7 +384,7 @@ impl Checker {
             }
         }
         for compare in &evaluate.compare_to {
-            if let Some(metric) = compare.options.str("metric") {
+            if let Some(metric) = self.text_option(&compare.options, "metric") {
                 check_computed(self, &metric);
             }
             self.model_reference(&compare.model);
@@ -367,7 +418,8 @@ impl Checker {
                 if evaluate.model.value == register.model.value
                     && (!evaluate.gates.is_empty() || !evaluate.compare_to.is_empty()))
         });
-        if !gated {
+        // After a syntax error a gate may have been left out: then "no gate" could be false.
+        if !gated && !spec.partial {
             self.errors.push(CheckError::UngatedRegister {
                 model: register.model.value.clone(),
                 span: register.name.span,
@@ -448,6 +500,33 @@ impl Checker {
         if let Some(info) = info {
             for rule in &monitor.performance {
                 self.metric_fits(&rule.name, monitor.model.as_str(), &info);
+            }
+        }
+        // Like a gate, a rule without its bound would never fire.
+        for drift in &monitor.drifts {
+            let (bound, other, example) = match drift.name.as_str() {
+                "psi" => ("threshold", "p-value", "threshold=0.2"),
+                _ => ("p-value", "threshold", "p-value=0.01"),
+            };
+            // The other method's option in its place was reported where it is written.
+            if drift.options.get(bound).is_none() && drift.options.get(other).is_none() {
+                self.errors.push(CheckError::RuleWithoutBound {
+                    rule: format!("`drift \"{}\"`", drift.name.value),
+                    span: drift.span,
+                    help: format!("add `{bound}=`: drift \"{}\" {example}", drift.name.value),
+                });
+            }
+        }
+        for rule in &monitor.performance {
+            let what = format!("`performance \"{}\"`", rule.name.value);
+            self.bounds(&rule.options, &what);
+            if rule.options.get("min").is_none() && rule.options.get("max").is_none() {
+                let better = if vocabulary::HIGHER_IS_BETTER.contains(&rule.name.as_str()) { "min" } else { "max" };
+                self.errors.push(CheckError::RuleWithoutBound {
+                    rule: what,
+                    span: rule.span,
+                    help: format!("add the value that should alert: performance \"{}\" {better}=…", rule.name.value),
+                });
             }
         }
     }

@@ -64,6 +64,7 @@ impl Checker {
                     }
                 }
             }
+            self.bounds(&column.options, &format!("column `{}`", column.name.value));
             if let Some(levels) = &column.levels {
                 if ty != ColumnType::Category {
                     self.errors.push(CheckError::ConstraintType {
@@ -132,19 +133,18 @@ impl Checker {
                 _ => {}
             }
             let has_bound = expect.options.get("min").is_some() || expect.options.get("max").is_some();
-            match rule {
-                "row-count" | "null-fraction" if !has_bound => self.errors.push(shape("needs `min=` or `max=`")),
-                "unique" if has_bound => self.errors.push(shape("takes no bounds")),
-                "null-fraction"
-                    if expect
-                        .options
-                        .get("max")
-                        .and_then(|value| value.value.as_f64())
-                        .is_some_and(|max| max > 1.0) =>
-                {
-                    self.errors.push(shape("is a fraction: `max` must be at most 1"))
+            // Bounds may be `(param)`s: checked with the values the plan will hold.
+            let above_one = ["min", "max"].into_iter().find(|bound| self.number(expect.options.get(bound), 0.0) > 1.0);
+            match (rule, above_one) {
+                ("row-count" | "null-fraction", _) if !has_bound => self.errors.push(shape("needs `min=` or `max=`")),
+                ("unique", _) if has_bound => self.errors.push(shape("takes no bounds")),
+                ("null-fraction", Some(bound)) => {
+                    self.errors.push(shape(&format!("is a fraction: `{bound}` must be at most 1")))
                 }
                 _ => {}
+            }
+            if rule != "unique" {
+                self.bounds(&expect.options, &format!("`expect {rule}`"));
             }
         }
         self.checked.schemas.insert(Resolved { node: name.to_string(), output: "table".to_string() }, schema);
@@ -366,7 +366,8 @@ impl Checker {
             .map(|(option, default)| self.number(split.options.get(option), *default))
             .collect();
         let sum: f64 = fractions.iter().sum();
-        if (sum - 1.0).abs() > 1e-9 {
+        // A fraction that could not be read was reported; the sum would count its default.
+        if (sum - 1.0).abs() > 1e-9 && !split.unread_fractions {
             self.errors.push(CheckError::SplitFractions {
                 split: name.to_string(),
                 sum: format!("{}", (sum * 1e6).round() / 1e6),
@@ -429,28 +430,71 @@ impl Checker {
     }
 
     /// Checks `{inputs.NAME}` and `{outputs.NAME}` in a command against the declarations.
+    /// Text that starts `{inputs` or `{outputs` is a placeholder and must be complete; any
+    /// other `{…}` (shell or format syntax) is left alone.
     fn placeholders(&mut self, step: &Step, run: &Spanned<String>) {
         // Positions inside the command map onto the file when it was written in plain quotes
         // without escapes: then the span is the text plus its two quotes.
         let plain = run.span.len() == run.value.len() + 2;
-        let mut consumed = 0;
-        let mut rest = run.as_str();
-        while let Some(open) = rest.find('{') {
-            let Some(close) = rest[open..].find('}') else { break };
-            let placeholder = &rest[open + 1..open + close];
-            let span = if plain {
-                SourceSpan::new((run.span.offset() + 1 + consumed + open).into(), close + 1)
+        let text = run.as_str();
+        let span_of = |start: usize, end: usize| {
+            if plain {
+                SourceSpan::new((run.span.offset() + 1 + start).into(), end - start)
             } else {
                 run.span
+            }
+        };
+        let mut search = 0;
+        while let Some(found) = text[search..].find('{') {
+            let open = search + found;
+            search = open + 1;
+            let after = &text[open + 1..];
+            let Some((group, rest)) = [("input", "inputs"), ("output", "outputs")]
+                .into_iter()
+                .find_map(|(group, word)| Some((group, after.strip_prefix(word)?)))
+            else {
+                continue;
             };
-            consumed += open + close + 1;
-            rest = &rest[open + close + 1..];
-            let (group, declared): (&str, Vec<&str>) = match placeholder.split_once('.') {
-                Some(("inputs", _)) => ("input", step.inputs.iter().map(|input| input.name.as_str()).collect()),
-                Some(("outputs", _)) => ("output", step.outputs.iter().map(|output| output.name.as_str()).collect()),
-                _ => continue,
+            // `{inputs_dir}` is not a placeholder; `{inputs`, `{inputs}` and `{inputs.…` are.
+            if rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                continue;
+            }
+            let declared: Vec<&str> = match group {
+                "input" => step.inputs.iter().map(|input| input.name.as_str()).collect(),
+                _ => step.outputs.iter().map(|output| output.name.as_str()).collect(),
             };
-            let name = placeholder.split_once('.').map(|(_, name)| name).unwrap_or_default();
+            let word_end = text.len() - rest.len();
+            let name = rest.strip_prefix('.').map(|name| {
+                let length = name.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+                &name[..length.unwrap_or(name.len())]
+            });
+            let name_end = name.map_or(word_end, |name| word_end + 1 + name.len());
+            let closed = text[name_end..].starts_with('}');
+            let end = if closed { name_end + 1 } else { name_end };
+            search = end;
+            let written = &text[open..end];
+            let example = declared.first().copied().unwrap_or("NAME");
+            let shape = format!("write `{{{group}s.NAME}}`, such as `{{{group}s.{example}}}`");
+            let problem = match name {
+                _ if !closed => Some("is not closed".to_string()),
+                None | Some("") => Some(format!("names no {group}")),
+                Some(_) => None,
+            };
+            if let Some(problem) = problem {
+                let help = if declared.is_empty() {
+                    format!("{shape}; declare it: {group} \"…\"")
+                } else {
+                    format!("{shape}; the declared {group}s are {}", one_of(&declared))
+                };
+                self.errors.push(CheckError::MalformedPlaceholder {
+                    text: written.to_string(),
+                    problem,
+                    span: span_of(open, end),
+                    help,
+                });
+                continue;
+            }
+            let name = name.unwrap_or_default();
             if declared.contains(&name) {
                 continue;
             }
@@ -462,9 +506,9 @@ impl Checker {
                 }
             });
             self.errors.push(CheckError::UnknownPlaceholder {
-                placeholder: placeholder.to_string(),
+                placeholder: written[1..written.len() - 1].to_string(),
                 what: group.to_string(),
-                span,
+                span: span_of(open, end),
                 help,
             });
         }

@@ -13,7 +13,7 @@ use super::ir::{
     TargetInfo, TrackingInfo, PLAN_VERSION,
 };
 use crate::ast::{Item, Op, Options, Spanned, Value};
-use crate::check::{Checked, Resolved, Schema};
+use crate::check::{Checked, ModelInfo, Resolved, Schema};
 use crate::graph::Dag;
 
 /// The mlopsc version that goes into every plan and fingerprint.
@@ -86,7 +86,11 @@ pub fn lower(checked: &Checked, file: &str, source: &str) -> Plan {
     let project = match &spec.project {
         Some(project) => ProjectInfo {
             name: project.name.value.clone(),
-            version: project.options.str("version").map_or_else(|| "0.0.0".to_string(), |version| version.value),
+            version: project
+                .options
+                .get("version")
+                .and_then(|version| checked.value(&version.value).as_str().map(str::to_string))
+                .unwrap_or_else(|| "0.0.0".to_string()),
             description: project.description.clone(),
             owner: project.owner.clone(),
         },
@@ -432,7 +436,8 @@ impl Lowering<'_> {
                     ("log_predictions", &serve.log_predictions, json!(false)),
                     ("max_batch", &serve.max_batch, json!(1000)),
                 ] {
-                    let json = value.as_ref().map_or(default, |value| self.json(&value.value, name));
+                    let json =
+                        value.as_ref().map_or(default, |value| self.json(&value.value, &format!("serve.{name}")));
                     if let Some(Value::Param(param)) = value.as_ref().map(|value| &value.value) {
                         refs.insert(key.to_string(), param.clone());
                     }
@@ -470,17 +475,22 @@ impl Lowering<'_> {
         self.push("ingest", name, ingest, refs, Vec::new(), vec![raw], &[]);
 
         let mut validate = BTreeMap::new();
+        let mut validate_refs = BTreeMap::new();
         let constraints: Vec<Json> = dataset
             .schema
             .iter()
             .flat_map(|schema| schema.value.iter())
-            .map(|column| {
+            .enumerate()
+            .map(|(index, column)| {
                 let mut entry = serde_json::Map::new();
                 entry.insert("column".to_string(), json!(column.name.value));
                 entry.insert("type".to_string(), json!(column.ty.value.name()));
                 for spec in vocabulary::COLUMN_OPTIONS {
                     match (column.options.get(spec.name), spec.default) {
                         (Some(value), _) => {
+                            if let Value::Param(param) = &value.value {
+                                validate_refs.insert(format!("columns.{index}.{}", spec.name), param.clone());
+                            }
                             entry.insert(spec.name.to_string(), literal_json(&self.checked.value(&value.value)));
                         }
                         (None, Some(default)) => {
@@ -499,13 +509,17 @@ impl Lowering<'_> {
         let expects: Vec<Json> = dataset
             .expects
             .iter()
-            .map(|expect| {
+            .enumerate()
+            .map(|(index, expect)| {
                 let mut entry = serde_json::Map::new();
                 entry.insert("rule".to_string(), json!(expect.rule.value));
                 if let Some(column) = &expect.column {
                     entry.insert("column".to_string(), json!(column.value));
                 }
                 for (key, value) in &expect.options.0 {
+                    if let Value::Param(param) = &value.value {
+                        validate_refs.insert(format!("expect.{index}.{key}"), param.clone());
+                    }
                     entry.insert(key.to_string(), literal_json(&self.checked.value(&value.value)));
                 }
                 Json::Object(entry)
@@ -521,7 +535,7 @@ impl Lowering<'_> {
             schema: raw_schema,
         };
         let outputs = vec![self.table_output(name, "table"), Self::file_output("report")];
-        self.push("validate", name, validate, BTreeMap::new(), vec![input], outputs, &[]);
+        self.push("validate", name, validate, validate_refs, vec![input], outputs, &[]);
     }
 
     fn op(&mut self, transform: &str, index: usize, op: &Op, refs: &mut BTreeMap<String, String>, id: &str) -> Json {
@@ -578,11 +592,7 @@ impl Lowering<'_> {
             BTreeMap::from([("xgboost".to_string(), xgboost), ("label".to_string(), json!(train.label.value))]);
         let mut inputs = Vec::new();
         if let Some(info) = self.checked.models.get(name) {
-            params.insert("task".to_string(), json!(info.task.name()));
-            params.insert(
-                "features".to_string(),
-                json!(info.features.iter().map(|column| column.name.clone()).collect::<Vec<_>>()),
-            );
+            Self::model_params(info, &mut params);
             inputs.push(self.input("data", &info.data));
             if let Some(valid) = &info.valid {
                 inputs.push(self.input("valid", valid));
@@ -600,6 +610,16 @@ impl Lowering<'_> {
         }
         let outputs = vec![Output { name: "model".to_string(), kind: "model".to_string(), schema: None }];
         self.push("train", name, params, refs, inputs, outputs, &[]);
+    }
+
+    /// The model's task, and its features when the training table's columns are known; without
+    /// them (a custom step output without a `schema`) every column but the label is a feature.
+    fn model_params(info: &ModelInfo, params: &mut BTreeMap<String, Json>) {
+        params.insert("task".to_string(), json!(info.task.name()));
+        if let Some(columns) = &info.columns {
+            let features: Vec<&str> = columns.features.iter().map(|column| column.name.as_str()).collect();
+            params.insert("features".to_string(), json!(features));
+        }
     }
 
     fn tune(&mut self, tune: &crate::ast::Tune) {
@@ -632,11 +652,7 @@ impl Lowering<'_> {
             params.insert("label".to_string(), json!(train.label.value));
         }
         if let Some(info) = self.checked.models.get(name) {
-            params.insert("task".to_string(), json!(info.task.name()));
-            params.insert(
-                "features".to_string(),
-                json!(info.features.iter().map(|column| column.name.clone()).collect::<Vec<_>>()),
-            );
+            Self::model_params(info, &mut params);
             inputs.push(self.input("data", &info.data));
             if let Some(valid) = &info.valid {
                 inputs.push(self.input("valid", valid));
@@ -673,19 +689,21 @@ impl Lowering<'_> {
         let compare_to: Vec<Json> = evaluate
             .compare_to
             .iter()
-            .map(|compare| {
+            .enumerate()
+            .map(|(index, compare)| {
                 let (model, alias) =
                     compare.model.as_str().split_once('@').unwrap_or((compare.model.as_str(), "latest"));
-                let tolerance = compare
-                    .options
-                    .get("tolerance")
-                    .map_or(json!(0.0), |value| literal_json(&self.checked.value(&value.value)));
-                json!({
-                    "model": model,
-                    "alias": alias,
-                    "metric": compare.options.str("metric").map(|metric| metric.value),
-                    "tolerance": tolerance,
-                })
+                let mut entry = serde_json::Map::new();
+                entry.insert("model".to_string(), json!(model));
+                entry.insert("alias".to_string(), json!(alias));
+                entry.insert("tolerance".to_string(), json!(0.0));
+                for (key, value) in &compare.options.0 {
+                    if let Value::Param(param) = &value.value {
+                        refs.insert(format!("compare_to.{index}.{key}"), param.clone());
+                    }
+                    entry.insert(key.to_string(), literal_json(&self.checked.value(&value.value)));
+                }
+                Json::Object(entry)
             })
             .collect();
         let mut params = BTreeMap::from([
@@ -695,7 +713,7 @@ impl Lowering<'_> {
         ]);
         if let Some(info) = info {
             params.insert("task".to_string(), json!(info.task.name()));
-            params.insert("label".to_string(), json!(info.label.name));
+            params.insert("label".to_string(), json!(info.label));
         }
         let mut inputs = vec![Input {
             name: "model".to_string(),
@@ -709,24 +727,32 @@ impl Lowering<'_> {
 
     fn monitor(&mut self, monitor: &crate::ast::Monitor) {
         let name = monitor.name.as_str();
-        let rules = |this: &Self, rules: &[crate::ast::MonitorRule], key: &str| -> Json {
+        let mut refs = BTreeMap::new();
+        let mut rules = |group: &str, rules: &[crate::ast::MonitorRule], key: &str| -> Json {
             json!(rules
                 .iter()
-                .map(|rule| {
+                .enumerate()
+                .map(|(index, rule)| {
                     let mut entry = serde_json::Map::new();
                     entry.insert(key.to_string(), json!(rule.name.value));
                     for (option, value) in &rule.options.0 {
-                        entry.insert(option.replace('-', "_"), literal_json(&this.checked.value(&value.value)));
+                        let option = option.replace('-', "_");
+                        if let Value::Param(param) = &value.value {
+                            refs.insert(format!("{group}.{index}.{option}"), param.clone());
+                        }
+                        entry.insert(option, literal_json(&self.checked.value(&value.value)));
                     }
                     Json::Object(entry)
                 })
                 .collect::<Vec<_>>())
         };
+        let drift = rules("drift", &monitor.drifts, "method");
+        let performance = rules("performance", &monitor.performance, "metric");
         let mut params = BTreeMap::from([
             ("model".to_string(), json!(monitor.model.value)),
             ("current".to_string(), json!(monitor.current.value)),
-            ("drift".to_string(), rules(self, &monitor.drifts, "method")),
-            ("performance".to_string(), rules(self, &monitor.performance, "metric")),
+            ("drift".to_string(), drift),
+            ("performance".to_string(), performance),
             ("on_drift".to_string(), json!(monitor.on_drift.as_ref().map_or("alert", |action| action.as_str()))),
         ]);
         if let Some(features) = &monitor.features {
@@ -735,7 +761,7 @@ impl Lowering<'_> {
         let inputs = self.reference_input("reference", &monitor.reference).into_iter().collect();
         let registry_name = monitor.model.as_str().split('@').next().unwrap_or_default().to_string();
         let extra = self.register_step(&registry_name);
-        self.push("monitor", name, params, BTreeMap::new(), inputs, vec![Self::file_output("report")], &extra);
+        self.push("monitor", name, params, refs, inputs, vec![Self::file_output("report")], &extra);
     }
 
     fn command(&mut self, step: &crate::ast::Step) {

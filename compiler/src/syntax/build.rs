@@ -17,9 +17,7 @@ pub(super) fn spec(reader: &mut Reader, nodes: Vec<RawNode>) -> Spec {
             "project" => spec.project = project(&node),
             "params" => spec.params = node.params,
             "store" => spec.store = node.args.first().cloned(),
-            "tracking" => {
-                spec.tracking = node.arg_str(0).map(|backend| Tracking { backend, options: node.options.clone() })
-            }
+            "tracking" => spec.tracking = tracking(reader, &node),
             _ => {
                 if let Some(item) = item(reader, &node) {
                     spec.items.push(item);
@@ -41,6 +39,23 @@ fn project(node: &RawNode) -> Option<Project> {
     })
 }
 
+fn tracking(reader: &mut Reader, node: &RawNode) -> Option<Tracking> {
+    let backend = node.arg_str(0)?;
+    // MLflow mirrors runs to a server, so it needs to know where that is. A `uri=` that was
+    // written but rejected has been reported already.
+    if backend.as_str() == "mlflow" && !node.written.iter().any(|key| key == "uri") {
+        reader.errors.push(SyntaxError::MissingOption {
+            node: "tracking \"mlflow\"".to_string(),
+            option: "uri".to_string(),
+            span: backend.span,
+            help: "MLflow mirrors runs to a tracking server: add its address, such as \
+                   tracking \"mlflow\" uri=(env)\"MLFLOW_TRACKING_URI\""
+                .to_string(),
+        });
+    }
+    Some(Tracking { backend, options: node.options.clone() })
+}
+
 fn item(reader: &mut Reader, node: &RawNode) -> Option<Item> {
     if !node.complete {
         return None;
@@ -55,9 +70,15 @@ fn item(reader: &mut Reader, node: &RawNode) -> Option<Item> {
             ops: node.children.iter().filter_map(|child| op(reader, child)).collect(),
             span: node.span,
         }),
-        "split" => {
-            Item::Split(Split { name: name?, from: option("from")?, options: node.options.clone(), span: node.span })
-        }
+        "split" => Item::Split(Split {
+            name: name?,
+            from: option("from")?,
+            options: node.options.clone(),
+            unread_fractions: ["train", "valid", "test"]
+                .iter()
+                .any(|part| node.written.iter().any(|key| key == part) && node.options.get(part).is_none()),
+            span: node.span,
+        }),
         "train" => Item::Train(Train {
             name: name?,
             data: option("data")?,
@@ -102,10 +123,8 @@ fn item(reader: &mut Reader, node: &RawNode) -> Option<Item> {
 }
 
 fn dataset(node: &RawNode, name: Spanned<String>) -> Dataset {
-    let source = node
-        .child("source")
-        .filter(|child| child.complete)
-        .map(|child| Source { paths: child.arg_strs(), options: child.options.clone() });
+    // A `source` whose paths could not be read was reported; it is still there.
+    let source = node.child("source").map(|child| Source { paths: child.arg_strs(), options: child.options.clone() });
     let schema = node.child("schema").map(schema);
     let expects = node
         .children_named("expect")
@@ -260,7 +279,10 @@ fn step(reader: &mut Reader, node: &RawNode, name: Spanned<String>) -> Step {
         .collect();
     Step {
         name,
-        run: node.child("run").and_then(|child| child.arg_str(0)),
+        // A `run` whose command could not be read was reported; it is still there, empty.
+        run: node
+            .child("run")
+            .map(|child| child.arg_str(0).unwrap_or_else(|| Spanned::new(String::new(), child.keyword_span))),
         inputs,
         outputs,
         code,

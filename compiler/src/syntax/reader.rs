@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 use miette::SourceSpan;
-use mlops_stdlib::signature::{ArgSpec, Children, NodeSpec, OptionSpec, ValueKind};
+use mlops_stdlib::signature::{ArgSpec, Children, NodeSpec, OptionSpec, Range, ValueKind};
 use mlops_stdlib::vocabulary;
 
 use super::error::SyntaxError;
@@ -26,12 +26,18 @@ pub(crate) struct RawNode {
     pub(crate) params: Vec<ParamDecl>,
     pub(crate) columns: Vec<ColumnDecl>,
     pub(crate) space: Vec<SearchParam>,
+    /// The option keys written on the node, valid or not: a missing option that was written
+    /// but rejected has been reported already.
+    pub(crate) written: Vec<String>,
     /// False when a required argument or option was missing or invalid: builders skip
     /// such nodes, since the problem has been reported already.
     pub(crate) complete: bool,
 }
 
 impl RawNode {
+    /// The argument at `index` as text. Only arguments that may be a `(param)` hold anything
+    /// but literals (the reader refuses `(param)` in names and choices), and those are read
+    /// as values, never through here.
     pub(crate) fn arg_str(&self, index: usize) -> Option<Spanned<String>> {
         let value = self.args.get(index)?;
         value.value.as_str().map(|text| Spanned::new(text.to_string(), value.span))
@@ -114,11 +120,13 @@ impl<'src> Reader<'src> {
             params: Vec::new(),
             columns: Vec::new(),
             space: Vec::new(),
+            written: Vec::new(),
             complete: true,
         };
         let args: Vec<&KdlEntry> = node.entries().iter().filter(|entry| entry.name().is_none()).collect();
         let written: Vec<&str> = node.entries().iter().filter_map(|entry| Some(entry.name()?.value())).collect();
         self.read_args(&mut raw, spec, &args, &written);
+        raw.written = written.iter().map(|key| key.to_string()).collect();
         raw.options = self.read_options(node, spec.keyword, spec.options, &mut raw.complete);
         match (spec.children, node.children()) {
             (_, None) => {}
@@ -141,13 +149,13 @@ impl<'src> Reader<'src> {
     }
 
     /// Reads the positional arguments; `written` are the option keys written on the node.
-    fn read_args(&mut self, raw: &mut RawNode, spec: &NodeSpec, args: &[&KdlEntry], written: &[&str]) {
+    fn read_args(&mut self, raw: &mut RawNode, spec: &'static NodeSpec, args: &[&KdlEntry], written: &[&str]) {
         let shape = spec.args;
         for (index, arg_spec) in shape.required.iter().enumerate() {
             match args.get(index) {
                 Some(entry) => {
                     let what = format!("the {} of `{}`", arg_spec.name, spec.keyword);
-                    match self.read_arg(entry, arg_spec, &what) {
+                    match self.read_arg(entry, arg_spec, spec, &what) {
                         Some(value) => raw.args.push(value),
                         None => raw.complete = false,
                     }
@@ -167,7 +175,7 @@ impl<'src> Reader<'src> {
         for arg_spec in shape.optional {
             if let Some(entry) = args.get(index) {
                 let what = format!("the {} of `{}`", arg_spec.name, spec.keyword);
-                if let Some(value) = self.read_arg(entry, arg_spec, &what) {
+                if let Some(value) = self.read_arg(entry, arg_spec, spec, &what) {
                     raw.args.push(value);
                 }
                 index += 1;
@@ -186,7 +194,7 @@ impl<'src> Reader<'src> {
                 }
                 for entry in &args[index.min(args.len())..] {
                     let what = format!("a {} of `{}`", rest.name, spec.keyword);
-                    if let Some(value) = self.read_arg(entry, &rest, &what) {
+                    if let Some(value) = self.read_arg(entry, &rest, spec, &what) {
                         raw.args.push(value);
                     }
                 }
@@ -226,10 +234,15 @@ impl<'src> Reader<'src> {
         }
     }
 
-    fn read_arg(&mut self, entry: &KdlEntry, arg: &ArgSpec, what: &str) -> Option<Spanned<Value>> {
+    fn read_arg(
+        &mut self,
+        entry: &KdlEntry,
+        arg: &ArgSpec,
+        node: &'static NodeSpec,
+        what: &str,
+    ) -> Option<Spanned<Value>> {
         let value = self.entry_value(entry)?;
-        let check = ValueCheck { kind: arg.kind, choices: arg.choices, option: None, secret_ok: arg.secret_ok };
-        self.check_value(&value, &check, what).then_some(value)
+        self.check_value(&value, &ValueCheck::argument(arg, node), what).then_some(value)
     }
 
     /// Reads `key=value` options against the allowed option specs.
@@ -277,9 +290,7 @@ impl<'src> Reader<'src> {
                 continue;
             };
             let what = format!("option `{}` of `{keyword}`", spec.name);
-            let check =
-                ValueCheck { kind: spec.kind, choices: spec.choices, option: Some(spec), secret_ok: spec.secret_ok };
-            if self.check_value(&value, &check, &what) {
+            if self.check_value(&value, &ValueCheck::option(spec), &what) {
                 options.insert(spec.name, value);
             } else if spec.required {
                 *complete = false;
@@ -388,21 +399,32 @@ impl<'src> Reader<'src> {
     fn check_value(&mut self, value: &Spanned<Value>, check: &ValueCheck, what: &str) -> bool {
         let kind = check.kind;
         match &value.value {
-            Value::Param(name) if kind.accepts_param() => {
+            Value::Param(name) if check.param_ok => {
                 self.param_uses.push(ParamUse {
                     name: Spanned::new(name.clone(), value.span),
                     kind,
-                    range: check.option.map_or(mlops_stdlib::signature::Range::ANY, |option| option.range),
+                    range: check.range,
                     choices: check.choices,
                     what: what.to_string(),
-                    doc: check.option.map_or_else(String::new, |option| option.doc.to_string()),
+                    doc: check.doc.to_string(),
                 });
                 return true;
             }
             Value::Env(_) | Value::Secret(_) if check.secret_ok => return true,
             reference @ (Value::Param(_) | Value::Env(_) | Value::Secret(_)) => {
-                let help = match reference {
-                    Value::Param(_) => {
+                let help = match (reference, check.place) {
+                    (Value::Param(_), Place::Option { literal_only: true }) => format!(
+                        "`{}` shapes the columns or outputs that later steps are checked against; write its \
+                         value out, so that a `--set` at run time cannot change them unchecked",
+                        check.name
+                    ),
+                    (Value::Param(_), Place::Argument) if kind.accepts_param() => {
+                        "names and choices are written out; `(param)` stands for values such as numbers, booleans \
+                         and `key=value` options"
+                            .to_string()
+                    }
+                    (_, Place::Parameter) => "a parameter's default is a literal number, boolean or string".to_string(),
+                    (Value::Param(_), _) => {
                         "`(param)` stands for numbers, booleans and strings; names and references must be written out"
                             .to_string()
                     }
@@ -443,14 +465,14 @@ impl<'src> Reader<'src> {
             });
             return false;
         }
-        if let (Some(option), Some(number)) = (check.option, value.value.as_f64()) {
-            if !option.range.contains(number) {
+        if let Some(number) = value.value.as_f64() {
+            if !check.range.contains(number) {
                 self.errors.push(SyntaxError::OutOfRange {
                     what: what.to_string(),
-                    range: option.range.describe(),
+                    range: check.range.describe(),
                     value: format_number(&value.value),
                     span: value.span,
-                    help: format!("`{}` is the {}", option.name, option.doc),
+                    help: format!("`{}` is the {}", check.name, check.doc),
                 });
                 return false;
             }
@@ -474,6 +496,16 @@ impl<'src> Reader<'src> {
                     name: text.clone(),
                     span: value.span,
                     help: "names start with a letter and hold letters, digits, `_` and `-`".to_string(),
+                });
+                false
+            }
+            ValueKind::Variable if !is_variable_name(text) => {
+                self.errors.push(SyntaxError::InvalidName {
+                    name: text.clone(),
+                    span: value.span,
+                    help: "environment variable names hold letters, digits and `_`, not starting with a digit, \
+                           such as `API_TOKEN`"
+                        .to_string(),
                 });
                 false
             }
@@ -547,18 +579,9 @@ impl<'src> Reader<'src> {
                 });
                 continue;
             }
-            let check = ValueCheck { kind: ValueKind::Any, choices: &[], option: None, secret_ok: false };
+            let check = ValueCheck { place: Place::Parameter, ..ValueCheck::plain(ValueKind::Any) };
             let what = format!("parameter `{}`", name.value);
             let Some(value) = self.single_value(node, &what, &check) else { continue };
-            if matches!(value.value, Value::Param(_)) {
-                self.errors.push(SyntaxError::ReferenceNotAllowed {
-                    what,
-                    reference: value.value.describe().to_string(),
-                    span: value.span,
-                    help: "a parameter's default is a literal number, boolean or string".to_string(),
-                });
-                continue;
-            }
             params.push(ParamDecl { name, value });
         }
         params
@@ -639,7 +662,7 @@ impl<'src> Reader<'src> {
                     help: "constraints are written `key=value`: nullable, unique, min, max".to_string(),
                 });
             }
-            let check = ValueCheck { kind: ValueKind::ColumnType, choices: &[], option: None, secret_ok: false };
+            let check = ValueCheck::plain(ValueKind::ColumnType);
             let what = format!("the type of column `{}`", name.value);
             let Some(ty_value) = self.entry_value(type_entry) else { continue };
             if !self.check_value(&ty_value, &check, &what) {
@@ -706,7 +729,7 @@ impl<'src> Reader<'src> {
             }
             // The distribution is a word; the bounds and choices are numbers, which may be
             // `(param)` references (tracked like any other use) but not `(env)` or `(secret)`.
-            let bound = ValueCheck { kind: ValueKind::Float, choices: &[], option: None, secret_ok: false };
+            let bound = ValueCheck { param_ok: true, ..ValueCheck::plain(ValueKind::Float) };
             let what = format!("a value of `tune` parameter `{}`", name.value);
             let rejected = values.iter().skip(1).filter(|value| !self.check_value(value, &bound, &what)).count();
             if rejected > 0 {
@@ -721,12 +744,7 @@ impl<'src> Reader<'src> {
                 });
                 continue;
             };
-            let check = ValueCheck {
-                kind: ValueKind::String,
-                choices: vocabulary::DISTRIBUTIONS,
-                option: None,
-                secret_ok: false,
-            };
+            let check = ValueCheck { choices: vocabulary::DISTRIBUTIONS, ..ValueCheck::plain(ValueKind::String) };
             if !self.check_value(&first, &check, "distribution") {
                 continue;
             }
@@ -741,8 +759,71 @@ impl<'src> Reader<'src> {
 struct ValueCheck {
     kind: ValueKind,
     choices: &'static [&'static str],
-    option: Option<&'static OptionSpec>,
+    range: Range,
+    /// Whether `(param)` may stand for the value.
+    param_ok: bool,
+    /// Whether `(env)` and `(secret)` may.
     secret_ok: bool,
+    /// Where the value is written, for the help line when a `(param)` is refused.
+    place: Place,
+    /// The option's name or the node's keyword, and what it means, for help lines.
+    name: &'static str,
+    doc: &'static str,
+}
+
+/// Where a value is written.
+#[derive(Clone, Copy)]
+enum Place {
+    /// A `key=value` option; some take only literals.
+    Option { literal_only: bool },
+    /// A positional argument.
+    Argument,
+    /// A parameter's default in `params`.
+    Parameter,
+    /// Anything else: a column type, a `tune` range.
+    Other,
+}
+
+impl ValueCheck {
+    /// A value with no range, choices or references.
+    fn plain(kind: ValueKind) -> ValueCheck {
+        ValueCheck {
+            kind,
+            choices: &[],
+            range: Range::ANY,
+            param_ok: false,
+            secret_ok: false,
+            place: Place::Other,
+            name: "",
+            doc: "",
+        }
+    }
+
+    fn option(spec: &'static OptionSpec) -> ValueCheck {
+        ValueCheck {
+            kind: spec.kind,
+            choices: spec.choices,
+            range: spec.range,
+            param_ok: spec.param_ok(),
+            secret_ok: spec.secret_ok,
+            place: Place::Option { literal_only: spec.literal_only },
+            name: spec.name,
+            doc: spec.doc,
+        }
+    }
+
+    fn argument(arg: &ArgSpec, node: &'static NodeSpec) -> ValueCheck {
+        ValueCheck {
+            kind: arg.kind,
+            choices: arg.choices,
+            range: arg.range,
+            param_ok: arg.param_ok && arg.kind.accepts_param(),
+            secret_ok: arg.secret_ok,
+            place: Place::Argument,
+            name: node.keyword,
+            doc: node.summary,
+        }
+    }
 }
 
 fn describe_kdl(value: &KdlValue) -> &'static str {
