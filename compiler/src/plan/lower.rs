@@ -369,7 +369,7 @@ impl Lowering<'_> {
                     .collect();
                 let params = BTreeMap::from([("ops".to_string(), json!(ops))]);
                 let inputs = self.reference_input("data", &transform.from).into_iter().collect();
-                let outputs = vec![self.table_output(name, "table")];
+                let outputs = vec![self.table_output(name, "table"), Self::file_output("fitted")];
                 self.push("transform", name, params, refs, inputs, outputs, &[]);
             }
             Item::Split(split) => {
@@ -396,12 +396,20 @@ impl Lowering<'_> {
                 let (mut params, refs) = self.node_options("register", &register.options, &format!("register.{name}"));
                 params.remove("model");
                 params.insert("source_model".to_string(), json!(model));
-                let mut inputs = vec![Input {
-                    name: "model".to_string(),
-                    from: OutputRef { step: format!("train.{model}"), output: "model".to_string() },
-                    kind: "model".to_string(),
-                    schema: None,
-                }];
+                let mut inputs = vec![
+                    Input {
+                        name: "model".to_string(),
+                        from: OutputRef { step: format!("train.{model}"), output: "model".to_string() },
+                        kind: "model".to_string(),
+                        schema: None,
+                    },
+                    Input {
+                        name: "preprocess".to_string(),
+                        from: OutputRef { step: format!("train.{model}"), output: "preprocess".to_string() },
+                        kind: "file".to_string(),
+                        schema: None,
+                    },
+                ];
                 let evaluated = self
                     .checked
                     .spec
@@ -421,12 +429,27 @@ impl Lowering<'_> {
             Item::Package(package) => {
                 let name = package.model.as_str();
                 let (params, refs) = self.node_options("package", &package.options, &format!("package.{name}"));
-                let inputs = vec![Input {
+                let mut inputs = vec![Input {
                     name: "version".to_string(),
                     from: OutputRef { step: format!("register.{name}"), output: "version".to_string() },
                     kind: "file".to_string(),
                     schema: None,
                 }];
+                if let Some(registered) = self.checked.registry.get(name) {
+                    let train = format!("train.{}", registered.model);
+                    inputs.push(Input {
+                        name: "model".to_string(),
+                        from: OutputRef { step: train.clone(), output: "model".to_string() },
+                        kind: "model".to_string(),
+                        schema: None,
+                    });
+                    inputs.push(Input {
+                        name: "preprocess".to_string(),
+                        from: OutputRef { step: train, output: "preprocess".to_string() },
+                        kind: "file".to_string(),
+                        schema: None,
+                    });
+                }
                 self.push("package", name, params, refs, inputs, vec![Self::file_output("bundle")], &[]);
             }
             Item::Serve(serve) => {
@@ -471,6 +494,8 @@ impl Lowering<'_> {
                 .map_or(&[][..], |node| node.options);
             self.options(&source.options, specs, "", &mut ingest, &mut refs, &format!("ingest.{name}"));
         }
+        // The reader needs the declared columns to parse the files with the right types.
+        ingest.insert("schema".to_string(), json!(raw_schema));
         let raw = Output { name: "raw".to_string(), kind: "table".to_string(), schema: raw_schema.clone() };
         self.push("ingest", name, ingest, refs, Vec::new(), vec![raw], &[]);
 
@@ -608,8 +633,45 @@ impl Lowering<'_> {
                 schema: None,
             });
         }
-        let outputs = vec![Output { name: "model".to_string(), kind: "model".to_string(), schema: None }];
+        if let Some(info) = self.checked.models.get(name) {
+            for transform in self.transform_chain(&info.data) {
+                inputs.push(Input {
+                    name: format!("fitted.{transform}"),
+                    from: OutputRef { step: format!("transform.{transform}"), output: "fitted".to_string() },
+                    kind: "file".to_string(),
+                    schema: None,
+                });
+            }
+        }
+        let outputs = vec![
+            Output { name: "model".to_string(), kind: "model".to_string(), schema: None },
+            Self::file_output("preprocess"),
+        ];
         self.push("train", name, params, refs, inputs, outputs, &[]);
+    }
+
+    /// The transforms between the source data and a table, in the order they apply, so that
+    /// their fitted statistics travel with the model and serving can replay them.
+    fn transform_chain(&self, table: &Resolved) -> Vec<String> {
+        let mut chain = Vec::new();
+        let mut current = table.node.clone();
+        // Specs are acyclic once checked; the bound only guards against our own bugs.
+        for _ in 0..self.checked.producers.len() {
+            let from = self.checked.spec.items.iter().find_map(|item| match item {
+                Item::Transform(transform) if transform.name.value == current => {
+                    chain.push(current.clone());
+                    Some(transform.from.value.clone())
+                }
+                Item::Split(split) if split.name.value == current => Some(split.from.value.clone()),
+                _ => None,
+            });
+            match from.and_then(|reference| self.checked.resolve(&reference)) {
+                Some(resolved) => current = resolved.node,
+                None => break,
+            }
+        }
+        chain.reverse();
+        chain
     }
 
     /// The model's task, and its features when the training table's columns are known; without
@@ -721,6 +783,12 @@ impl Lowering<'_> {
             kind: "model".to_string(),
             schema: None,
         }];
+        inputs.push(Input {
+            name: "preprocess".to_string(),
+            from: OutputRef { step: format!("train.{name}"), output: "preprocess".to_string() },
+            kind: "file".to_string(),
+            schema: None,
+        });
         inputs.extend(self.reference_input("data", &evaluate.data));
         self.push("evaluate", name, params, refs, inputs, vec![Self::file_output("report")], &[]);
     }
@@ -769,10 +837,21 @@ impl Lowering<'_> {
         let id = format!("step.{name}");
         let env: BTreeMap<String, Json> =
             step.env.iter().map(|(variable, value)| (variable.value.clone(), self.json(&value.value, &id))).collect();
+        let output_schemas: BTreeMap<String, Json> = step
+            .outputs
+            .iter()
+            .filter_map(|output| {
+                let resolved = Resolved { node: name.to_string(), output: output.name.value.clone() };
+                let schema = self.checked.schemas.get(&resolved)?;
+                Some((output.name.value.clone(), json!(schema_info(schema))))
+            })
+            .collect();
         let params = BTreeMap::from([
             ("run".to_string(), json!(step.run.as_ref().map(|run| run.value.clone()))),
             ("code".to_string(), names(&step.code)),
             ("env".to_string(), json!(env)),
+            // The runtime checks what the command wrote against the declared columns.
+            ("output_schemas".to_string(), json!(output_schemas)),
         ]);
         let inputs =
             step.inputs.iter().filter_map(|input| self.reference_input(&input.name.value, &input.from)).collect();
