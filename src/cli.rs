@@ -1,4 +1,4 @@
-//! The command line: `check`, `plan` and `graph`.
+//! The command line: every subcommand's flags, and dispatch to `commands/`.
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +45,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
+    /// Run the pipeline on the bundled runtime: cached, tracked, registered
+    Run(crate::commands::run::RunArgs),
+    /// Run one plan step: the contract every orchestrator task calls
+    #[command(subcommand)]
+    Step(crate::commands::step::StepCommand),
+    /// Inspect recorded runs
+    #[command(subcommand)]
+    Runs(crate::commands::runs::RunsCommand),
+    /// Inspect and move registered models
+    #[command(subcommand)]
+    Models(crate::commands::models::ModelsCommand),
+    /// Trace a registered model back to its run, spec and data
+    Lineage(crate::commands::lineage::LineageArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -65,7 +78,7 @@ pub(crate) struct SpecFile {
     pub(crate) file_name: String,
 }
 
-fn read_spec(path: &Path) -> Result<SpecFile, Outcome> {
+pub(crate) fn read_spec(path: &Path) -> Result<SpecFile, Outcome> {
     let display = path.display().to_string();
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
@@ -121,6 +134,11 @@ pub(crate) fn run(cli: Cli) -> Outcome {
             GraphFormat::Dot => crate::output::stdout(&plan::to_dot(&plan)),
             GraphFormat::Mermaid => crate::output::stdout(&plan::to_mermaid(&plan)),
         }),
+        Command::Run(args) => crate::commands::run::run(args),
+        Command::Step(command) => crate::commands::step::run(command),
+        Command::Runs(command) => crate::commands::runs::run(command),
+        Command::Models(command) => crate::commands::models::run(command),
+        Command::Lineage(args) => crate::commands::lineage::run(args),
     };
     match result {
         Ok(()) => Outcome::Ok,

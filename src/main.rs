@@ -1,6 +1,7 @@
 //! The `mlopsc` binary: command-line wiring only. Parses flags, reads files, prints, exits.
 
 mod cli;
+mod commands;
 mod output;
 mod report;
 
@@ -21,6 +22,8 @@ pub(crate) enum Outcome {
     UserError,
     /// The command line was wrong, or a file could not be read.
     UsageError,
+    /// The user stopped a run (Ctrl-C or SIGTERM).
+    Interrupted,
 }
 
 impl Outcome {
@@ -29,6 +32,7 @@ impl Outcome {
             Outcome::Ok => 0,
             Outcome::UserError => 1,
             Outcome::UsageError => 2,
+            Outcome::Interrupted => 130,
         }
     }
 }

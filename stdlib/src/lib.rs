@@ -4,5 +4,8 @@
 //! the types that table is written in. The runtime's implementations of each kind will live
 //! beside it, so a kind's signature and its behaviour cannot drift apart.
 
+#[cfg(feature = "exec")]
+pub mod exec;
+pub mod expr;
 pub mod signature;
 pub mod vocabulary;

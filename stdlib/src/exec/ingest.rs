@@ -1,0 +1,275 @@
+//! `ingest`: reads a dataset's source files (CSV, Parquet, NDJSON; globs allowed), reads every
+//! value as its declared column type, and writes the table `raw` as Parquet.
+//!
+//! Files are read in the order of the `paths` param, each glob's matches sorted by path; a
+//! file matched twice is read once. Only the declared columns are kept, in declared order;
+//! extra columns are reported in the step's notes. A value that cannot be read as its declared
+//! type fails the step, naming the file, the column, the row (1-based, counting data rows) and
+//! the value.
+
+mod sources;
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+pub use sources::source_files;
+use sources::{expand, SourceFile};
+
+use super::table::{self, convert, quoted_list, ColumnType, ConvertError, TableFormat};
+use super::{StepContext, StepError, StepResult};
+
+/// One column of the declared schema, as the plan writes it in the `schema` param.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeclaredColumn {
+    /// Its name.
+    pub name: String,
+    /// `int`, `float`, `bool`, `string`, `category`, `date` or `datetime`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Whether it may hold nulls (checked by `validate`, not here).
+    #[serde(default)]
+    pub nullable: bool,
+    /// A category's levels (checked by `validate`).
+    #[serde(default)]
+    pub levels: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Params {
+    paths: Vec<String>,
+    #[serde(default = "auto")]
+    format: String,
+    #[serde(default = "comma")]
+    delimiter: String,
+    #[serde(default)]
+    schema: Option<Vec<DeclaredColumn>>,
+}
+
+fn auto() -> String {
+    "auto".to_string()
+}
+
+fn comma() -> String {
+    ",".to_string()
+}
+
+fn params(params: &BTreeMap<String, Json>, step_id: &str) -> Result<Params, StepError> {
+    let object = Json::Object(params.iter().map(|(key, value)| (key.clone(), value.clone())).collect());
+    serde_json::from_value(object).map_err(|error| {
+        StepError::Internal(format!("the params of step `{step_id}` have an unexpected shape: {error}"))
+    })
+}
+
+/// Runs `ingest`.
+pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
+    let params = params(ctx.params, ctx.step_id)?;
+    let delimiter = delimiter(&params.delimiter)?;
+    let schema = match &params.schema {
+        Some(columns) => Some(declared_types(columns)?),
+        None => None,
+    };
+    let files = expand(&params.paths, ctx.project_dir)?;
+    let mut tables = Vec::with_capacity(files.len());
+    let mut ignored: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for file in &files {
+        ctx.check_cancelled()?;
+        let format = format_of(file, &params.format)?;
+        let read = read_file(file, format, delimiter, schema.is_some())?;
+        let table = match &schema {
+            Some(schema) => {
+                let (table, extra) = conform(read, schema, file)?;
+                for column in extra {
+                    ignored.entry(column).or_default().push(file.relative.clone());
+                }
+                table
+            }
+            None => table::normalize_categories(read)?,
+        };
+        (ctx.log)(&format!("read {} rows from `{}`", table.height(), file.relative));
+        tables.push(table);
+    }
+    let table = concat(tables, &files)?;
+    table::write_parquet(&table, ctx.output("raw")?)?;
+    let mut notes = Vec::new();
+    if !ignored.is_empty() {
+        let columns: Vec<&String> = ignored.keys().collect();
+        notes.push(format!(
+            "ignored {} column{} not in the schema: {}",
+            columns.len(),
+            if columns.len() == 1 { "" } else { "s" },
+            quoted_list(&columns)
+        ));
+    }
+    Ok(StepResult { rows: Some(table.height() as u64), notes, ..StepResult::default() })
+}
+
+fn delimiter(text: &str) -> Result<u8, StepError> {
+    match text.as_bytes() {
+        [byte] => Ok(*byte),
+        _ if text == "\\t" => Ok(b'\t'),
+        _ => Err(StepError::data(format!(
+            "the CSV delimiter must be a single ASCII character, found `{}`",
+            text.escape_default()
+        ))),
+    }
+}
+
+fn declared_types(columns: &[DeclaredColumn]) -> Result<Vec<(String, ColumnType)>, StepError> {
+    columns
+        .iter()
+        .map(|column| {
+            ColumnType::parse(&column.ty).map(|ty| (column.name.clone(), ty)).ok_or_else(|| {
+                StepError::Internal(format!("column `{}` has an unknown type `{}`", column.name, column.ty))
+            })
+        })
+        .collect()
+}
+
+fn format_of(file: &SourceFile, format: &str) -> Result<TableFormat, StepError> {
+    if format == "auto" {
+        return TableFormat::from_extension(&file.path).ok_or_else(|| StepError::Data {
+            message: format!("cannot tell the format of `{}` from its extension", file.relative),
+            details: vec![
+                "auto-detection knows .csv, .tsv, .txt, .parquet, .pq, .ndjson and .jsonl".to_string(),
+                "set it on the source: format=\"csv\", \"parquet\" or \"ndjson\"".to_string(),
+            ],
+        });
+    }
+    TableFormat::from_name(format).ok_or_else(|| {
+        StepError::Internal(format!("unknown source format `{format}` (the checker allows only known ones)"))
+    })
+}
+
+/// Reads one file; CSV values stay text when a schema says how to read them, and are inferred
+/// otherwise.
+fn read_file(file: &SourceFile, format: TableFormat, delimiter: u8, declared: bool) -> Result<DataFrame, StepError> {
+    let read = match format {
+        TableFormat::Csv if declared => table::read_csv_text(&file.path, delimiter),
+        TableFormat::Csv => table::read_csv(&file.path, delimiter),
+        TableFormat::Parquet => table::read_parquet(&file.path),
+        TableFormat::Ndjson => table::read_ndjson(&file.path),
+    };
+    // A file that is there but cannot be parsed is the user's data, not our bug.
+    read.map_err(|error| match error {
+        StepError::Polars { message, .. } => StepError::Data {
+            message: format!("cannot read `{}` as {}", file.relative, format.name()),
+            details: vec![message],
+        },
+        other => other,
+    })
+}
+
+/// Keeps the declared columns, in declared order, each read as its type. Returns the table and
+/// the names of the columns left out.
+fn conform(
+    read: DataFrame,
+    schema: &[(String, ColumnType)],
+    file: &SourceFile,
+) -> Result<(DataFrame, Vec<String>), StepError> {
+    let missing: Vec<&str> =
+        schema.iter().filter(|(name, _)| read.column(name).is_err()).map(|(name, _)| name.as_str()).collect();
+    if !missing.is_empty() {
+        let found: Vec<&str> = read.get_column_names().into_iter().map(|name| name.as_str()).collect();
+        let plural = if missing.len() == 1 { "" } else { "s" };
+        return Err(StepError::Data {
+            message: format!("`{}` has no column{plural} {}", file.relative, quoted_list(&missing)),
+            details: vec![
+                format!(
+                    "the schema declares {}",
+                    quoted_list(&schema.iter().map(|(name, _)| name).collect::<Vec<_>>())
+                ),
+                format!(
+                    "the file has {}",
+                    if found.is_empty() { "no columns".to_string() } else { quoted_list(&found) }
+                ),
+            ],
+        });
+    }
+    let extra: Vec<String> = read
+        .get_column_names()
+        .into_iter()
+        .filter(|name| !schema.iter().any(|(declared, _)| declared == name.as_str()))
+        .map(|name| name.to_string())
+        .collect();
+    let mut columns = Vec::with_capacity(schema.len());
+    for (name, ty) in schema {
+        let series = read
+            .column(name)
+            .map_err(|error| StepError::polars(format!("cannot read column `{name}`"), error))?
+            .as_materialized_series();
+        let converted = convert(series, *ty).map_err(|error| bad_column(error, name, *ty, series.dtype(), file))?;
+        columns.push(converted.into_column());
+    }
+    let table = DataFrame::new(read.height(), columns)
+        .map_err(|error| StepError::polars(format!("cannot assemble the columns of `{}`", file.relative), error))?;
+    Ok((table, extra))
+}
+
+fn bad_column(error: ConvertError, column: &str, ty: ColumnType, dtype: &DataType, file: &SourceFile) -> StepError {
+    match error {
+        ConvertError::BadValue(bad) => {
+            let mut details = Vec::new();
+            if bad.count > 1 {
+                let others = bad.count - 1;
+                let plural = if others == 1 { "" } else { "s" };
+                details.push(format!("{others} more value{plural} in this column cannot be read as {}", ty.name()));
+            }
+            details.push(format!("the dataset's schema declares `{column}` as `{}`", ty.name()));
+            StepError::Data {
+                message: format!(
+                    "`{}`, column `{column}`, row {}: `{}` is not {}",
+                    file.relative,
+                    bad.row + 1,
+                    bad.value,
+                    ty.with_article()
+                ),
+                details,
+            }
+        }
+        ConvertError::Unsupported(found) => StepError::Data {
+            message: format!(
+                "`{}`, column `{column}`: values of type {found} cannot be read as {}",
+                file.relative,
+                ty.with_article()
+            ),
+            details: vec![format!("the dataset's schema declares `{column}` as `{}`", ty.name())],
+        },
+        ConvertError::Polars(error) => StepError::polars(
+            format!("cannot read column `{column}` ({dtype}) of `{}` as {}", file.relative, ty.name()),
+            error,
+        ),
+    }
+}
+
+fn concat(tables: Vec<DataFrame>, files: &[SourceFile]) -> Result<DataFrame, StepError> {
+    let mut tables = tables.into_iter().zip(files);
+    let Some((mut all, first)) = tables.next() else {
+        return Err(StepError::Internal("ingest matched no files but did not say so".to_string()));
+    };
+    for (table, file) in tables {
+        if table.schema() != all.schema() {
+            return Err(StepError::Data {
+                message: format!("`{}` does not have the columns of `{}`", file.relative, first.relative),
+                details: vec![
+                    format!("`{}`: {}", first.relative, describe_schema(&all)),
+                    format!("`{}`: {}", file.relative, describe_schema(&table)),
+                    "declare a schema on the dataset so every file is read the same way".to_string(),
+                ],
+            });
+        }
+        all.vstack_mut_owned(table)
+            .map_err(|error| StepError::polars(format!("cannot append `{}`", file.relative), error))?;
+    }
+    all.rechunk_mut();
+    Ok(all)
+}
+
+fn describe_schema(table: &DataFrame) -> String {
+    table.columns().iter().map(|column| format!("{} {}", column.name(), column.dtype())).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests;

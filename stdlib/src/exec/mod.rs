@@ -1,0 +1,200 @@
+//! What each built-in step kind does when it runs (feature `exec`): polars for tables, XGBoost
+//! for models.
+//!
+//! The runtime resolves a plan step's inputs to files, hands this module a [`StepContext`]
+//! and moves the files written to `ctx.outputs` into the store. A kind's implementation reads
+//! only its params, its input files and (for `ingest` and custom steps) the project folder; it
+//! writes only its output paths. It never touches the store, so `mlopsc run` and
+//! `mlopsc step run` in an orchestrator execute exactly the same code.
+//!
+//! Artifact formats: tables are Parquet files, models XGBoost JSON, every other output (reports,
+//! fitted statistics, best parameters) a JSON document.
+
+pub mod command;
+pub mod evaluate;
+pub mod ingest;
+pub mod metrics;
+pub mod package;
+pub mod split;
+pub mod table;
+pub mod train;
+pub mod transform;
+pub mod tune;
+pub mod validate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+/// Everything a step implementation may look at.
+pub struct StepContext<'a> {
+    /// The plan step's id, such as `train.churn`.
+    pub step_id: &'a str,
+    /// Its kind, such as `train`.
+    pub kind: &'a str,
+    /// Its resolved parameters, as in the plan.
+    pub params: &'a BTreeMap<String, Json>,
+    /// Input name → file. Tables are Parquet, models XGBoost JSON, files JSON. `evaluate`
+    /// also gets `compare_to.N` → the evaluation report of the model currently under the N-th
+    /// `compare-to` alias, when there is one.
+    pub inputs: &'a BTreeMap<String, PathBuf>,
+    /// Output name → where to write it. The runtime moves each into the store afterwards.
+    pub outputs: &'a BTreeMap<String, PathBuf>,
+    /// The spec's folder: source paths and commands are relative to it.
+    pub project_dir: &'a Path,
+    /// Threads the step may use (polars and XGBoost).
+    pub threads: usize,
+    /// Progress and log lines for the user.
+    pub log: &'a (dyn Fn(&str) + Sync),
+    /// Set when the user pressed Ctrl-C or the process got SIGTERM: stop soon, write nothing.
+    pub cancel: &'a AtomicBool,
+}
+
+impl std::fmt::Debug for StepContext<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("StepContext")
+            .field("step_id", &self.step_id)
+            .field("kind", &self.kind)
+            .field("inputs", &self.inputs)
+            .field("outputs", &self.outputs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StepContext<'_> {
+    /// The input file called `name`, or an internal error naming the step (the plan and the
+    /// runtime guarantee every declared input is present).
+    pub fn input(&self, name: &str) -> Result<&Path, StepError> {
+        self.inputs.get(name).map(PathBuf::as_path).ok_or_else(|| {
+            StepError::Internal(format!("step `{}` was given no input `{name}`", self.step_id))
+        })
+    }
+
+    /// The output path called `name`.
+    pub fn output(&self, name: &str) -> Result<&Path, StepError> {
+        self.outputs.get(name).map(PathBuf::as_path).ok_or_else(|| {
+            StepError::Internal(format!("step `{}` was given no output path `{name}`", self.step_id))
+        })
+    }
+
+    /// A parameter deserialized into `T`; a mismatch is our bug (the checker validated it).
+    pub fn param<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<T, StepError> {
+        let value = self.params.get(name).cloned().unwrap_or(Json::Null);
+        serde_json::from_value(value).map_err(|error| {
+            StepError::Internal(format!("parameter `{name}` of step `{}` has an unexpected shape: {error}", self.step_id))
+        })
+    }
+
+    /// Fails with [`StepError::Cancelled`] once the run is being stopped.
+    pub fn check_cancelled(&self) -> Result<(), StepError> {
+        if self.cancel.load(Ordering::Relaxed) {
+            Err(StepError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A source file read by `ingest`, as recorded for data versioning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataFile {
+    /// The path, relative to the project folder, as matched.
+    pub path: String,
+    /// `blake3:` hash of its bytes.
+    pub hash: String,
+    /// Its size.
+    pub bytes: u64,
+}
+
+/// What a step reports besides its output files.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepResult {
+    /// Rows processed (the main table's rows), when it has a table.
+    pub rows: Option<u64>,
+    /// Metrics to record with the run (`evaluate`'s metrics, `train`'s best iteration…).
+    pub metrics: BTreeMap<String, f64>,
+    /// Notes for the user ("validation: 2 warnings", "no model under churn@production yet").
+    pub notes: Vec<String>,
+}
+
+/// Why a step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The data does not satisfy what the spec says (a validation failure, a column of the wrong
+    /// type, a single-class label, every row filtered out). `details` name columns, counts and
+    /// example rows.
+    #[error("{message}")]
+    Data {
+        /// One line.
+        message: String,
+        /// Further lines: per-column problems, example rows.
+        details: Vec<String>,
+    },
+    /// A gate or a champion comparison failed.
+    #[error("{0}")]
+    Gate(String),
+    /// A file could not be read or written.
+    #[error("cannot {action} `{path}`: {source}")]
+    Io {
+        /// "read", "write".
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// polars reported an error.
+    #[error("{context}: {message}")]
+    Polars {
+        /// What was being done.
+        context: String,
+        /// polars' message.
+        message: String,
+    },
+    /// XGBoost reported an error.
+    #[error("xgboost: {0}")]
+    Xgboost(String),
+    /// A custom step's command failed.
+    #[error("{0}")]
+    Command(String),
+    /// The run is being stopped.
+    #[error("cancelled")]
+    Cancelled,
+    /// A broken invariant: our bug, not the user's.
+    #[error("internal error: {0} (this is a bug in mlopsc; please report it)")]
+    Internal(String),
+}
+
+impl StepError {
+    /// A polars error with context.
+    pub fn polars(context: impl Into<String>, error: impl std::fmt::Display) -> StepError {
+        StepError::Polars { context: context.into(), message: error.to_string() }
+    }
+
+    /// A data error without details.
+    pub fn data(message: impl Into<String>) -> StepError {
+        StepError::Data { message: message.into(), details: Vec::new() }
+    }
+}
+
+/// Runs one step. The runtime calls this for every kind except `register` (a store operation)
+/// and `serve` (a service).
+pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
+    ctx.check_cancelled()?;
+    match ctx.kind {
+        "ingest" => ingest::run(ctx),
+        "validate" => validate::run(ctx),
+        "transform" => transform::run(ctx),
+        "split" => split::run(ctx),
+        "tune" => tune::run(ctx),
+        "train" => train::run(ctx),
+        "evaluate" => evaluate::run(ctx),
+        "package" => package::run(ctx),
+        "step" => command::run(ctx),
+        other => Err(StepError::Internal(format!("no implementation for step kind `{other}`"))),
+    }
+}

@@ -1,0 +1,280 @@
+//! `split`: divides a table into `train`, `valid` and `test` parts by seeded random sampling,
+//! optionally stratified by a column's classes, and writes each requested part as Parquet.
+//!
+//! Sizes: each part gets `fraction × rows` rows rounded by the largest-remainder method, so the
+//! sizes always add up to the table's rows (per class, when stratified). Which rows go where is
+//! decided by a Fisher–Yates shuffle driven by ChaCha8 seeded with `seed`, one shuffle per class
+//! in order of the classes' first appearance; the algorithm is written here rather than taken
+//! from `rand`, so the same seed selects the same rows whatever the crate versions. Within a
+//! part the rows keep their original order.
+
+use polars::prelude::*;
+use rand_chacha::rand_core::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+
+use super::table;
+use super::{StepContext, StepError, StepResult};
+
+/// The parts, in the order of their fractions.
+const PARTS: [&str; 3] = ["train", "valid", "test"];
+
+#[derive(Debug, Deserialize)]
+struct Params {
+    train: f64,
+    #[serde(default)]
+    valid: f64,
+    #[serde(default)]
+    test: f64,
+    #[serde(default)]
+    stratify: Option<String>,
+    #[serde(default)]
+    seed: u64,
+}
+
+/// Runs `split`.
+pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
+    let object =
+        serde_json::Value::Object(ctx.params.iter().map(|(key, value)| (key.clone(), value.clone())).collect());
+    let params: Params = serde_json::from_value(object).map_err(|error| {
+        StepError::Internal(format!("the params of step `{}` have an unexpected shape: {error}", ctx.step_id))
+    })?;
+    let name = ctx.step_id.split_once('.').map_or(ctx.step_id, |(_, name)| name);
+    let fractions = [params.train, params.valid, params.test];
+    let total: f64 = fractions.iter().sum();
+    if fractions.iter().any(|fraction| !(0.0..=1.0).contains(fraction)) || (total - 1.0).abs() > 1e-6 {
+        return Err(StepError::data(format!(
+            "the fractions of split `{name}` must lie between 0 and 1 and add up to 1, found train={} valid={} test={} (sum {total})",
+            params.train, params.valid, params.test
+        )));
+    }
+    let data = table::normalize_categories(table::read_parquet(ctx.input("data")?)?)?;
+    let classes = match &params.stratify {
+        Some(column) => classes(&data, column, name)?,
+        None => vec![(0..data.height()).collect()],
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+    let mut parts: [Vec<IdxSize>; 3] = Default::default();
+    for mut rows in classes {
+        shuffle(&mut rows, &mut rng);
+        let sizes = sizes(rows.len(), fractions);
+        let mut start = 0;
+        for (part, size) in parts.iter_mut().zip(sizes) {
+            part.extend(rows[start..start + size].iter().map(|&row| row as IdxSize));
+            start += size;
+        }
+    }
+    let sizes: Vec<usize> = parts.iter().map(Vec::len).collect();
+    for ((part, size), fraction) in PARTS.iter().zip(&sizes).zip(fractions) {
+        if fraction > 0.0 && *size == 0 {
+            return Err(empty_part(name, part, data.height(), &sizes, fractions, params.stratify.as_deref()));
+        }
+    }
+    let mut notes = Vec::new();
+    for (part, mut rows) in PARTS.into_iter().zip(parts) {
+        let Some(path) = ctx.outputs.get(part) else { continue };
+        ctx.check_cancelled()?;
+        rows.sort_unstable();
+        let indices = IdxCa::from_vec("rows".into(), rows);
+        let taken =
+            data.take(&indices).map_err(|error| StepError::polars(format!("cannot take the `{part}` rows"), error))?;
+        table::write_parquet(&taken, path)?;
+        notes.push(format!("{part}: {} rows", taken.height()));
+    }
+    Ok(StepResult { rows: Some(data.height() as u64), notes: vec![notes.join(", ")], ..StepResult::default() })
+}
+
+/// Row indices grouped by the value of `column`, classes in order of first appearance (nulls
+/// form a class of their own).
+fn classes(data: &DataFrame, column: &str, name: &str) -> Result<Vec<Vec<usize>>, StepError> {
+    let values = data.column(column).map_err(|_| {
+        StepError::data(format!("split `{name}` stratifies by column `{column}`, which the table does not have"))
+    })?;
+    let keys = values
+        .cast(&DataType::String)
+        .map_err(|error| StepError::polars(format!("cannot read the classes of column `{column}`"), error))?;
+    let keys = keys.str().map_err(|error| StepError::polars(format!("cannot read column `{column}`"), error))?;
+    let mut order: Vec<Option<&str>> = Vec::new();
+    let mut groups: std::collections::BTreeMap<Option<&str>, Vec<usize>> = std::collections::BTreeMap::new();
+    for (row, key) in keys.iter().enumerate() {
+        groups
+            .entry(key)
+            .or_insert_with(|| {
+                order.push(key);
+                Vec::new()
+            })
+            .push(row);
+    }
+    Ok(order.into_iter().filter_map(|key| groups.remove(&key)).collect())
+}
+
+/// Fisher–Yates with unbiased bounded draws.
+fn shuffle(rows: &mut [usize], rng: &mut ChaCha8Rng) {
+    for upper in (1..rows.len()).rev() {
+        let pick = below(rng, upper as u64 + 1) as usize;
+        rows.swap(upper, pick);
+    }
+}
+
+/// A uniform draw from `0..bound` (bound > 0), by rejection of the biased tail.
+fn below(rng: &mut ChaCha8Rng, bound: u64) -> u64 {
+    let zone = u64::MAX - (u64::MAX % bound) - 1;
+    loop {
+        let draw = rng.next_u64();
+        if draw <= zone {
+            return draw % bound;
+        }
+    }
+}
+
+/// Largest-remainder sizes of `rows` split by `fractions`.
+fn sizes(rows: usize, fractions: [f64; 3]) -> [usize; 3] {
+    let exact = fractions.map(|fraction| fraction * rows as f64);
+    let mut sizes = exact.map(|value| value.floor() as usize);
+    let left = rows.saturating_sub(sizes.iter().sum());
+    let mut by_remainder: Vec<usize> = (0..3).filter(|&part| fractions[part] > 0.0).collect();
+    // Largest remainder first; ties go to the earlier part, so `train` wins a tie.
+    by_remainder
+        .sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())).then(a.cmp(&b)));
+    for &part in by_remainder.iter().cycle().take(left) {
+        sizes[part] += 1;
+    }
+    sizes
+}
+
+fn empty_part(
+    name: &str,
+    part: &str,
+    rows: usize,
+    sizes: &[usize],
+    fractions: [f64; 3],
+    stratify: Option<&str>,
+) -> StepError {
+    let planned: Vec<String> = PARTS
+        .iter()
+        .zip(sizes)
+        .zip(fractions)
+        .filter(|(_, fraction)| *fraction > 0.0)
+        .map(|((part, size), fraction)| format!("{part} {size} ({fraction} of {rows})"))
+        .collect();
+    let mut details = vec![format!("the parts would hold: {}", planned.join(", "))];
+    if let Some(column) = stratify {
+        details.push(format!("sizes are rounded per class of `{column}`; small classes can leave a part empty"));
+    }
+    details.push("use more rows or a larger fraction for this part".to_string());
+    StepError::Data {
+        message: format!("part `{part}` of split `{name}` would be empty: the table has {rows} rows"),
+        details,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::exec::table::testing::{error_text, Harness};
+    use crate::exec::table::{read_parquet, write_parquet};
+
+    fn table(rows: i64) -> DataFrame {
+        df!(
+            "id" => (0..rows).collect::<Vec<_>>(),
+            "label" => (0..rows).map(|row| row % 4 == 0).collect::<Vec<_>>(),
+        )
+        .unwrap()
+    }
+
+    fn split(data: &DataFrame, params: serde_json::Value, parts: &[&str]) -> (Harness, Result<StepResult, StepError>) {
+        let mut harness = Harness::new();
+        let input = harness.path("data.parquet");
+        write_parquet(data, &input).unwrap();
+        harness.params(params).input("data", &input);
+        for part in parts {
+            harness.output(part, "parquet");
+        }
+        let result = harness.run("split", "holdout");
+        (harness, result)
+    }
+
+    fn ids(harness: &Harness, part: &str) -> Vec<i64> {
+        let part = read_parquet(harness.output_path(part)).unwrap();
+        part.column("id").unwrap().i64().unwrap().into_no_null_iter().collect()
+    }
+
+    #[test]
+    fn parts_have_the_right_sizes_cover_every_row_and_keep_order() {
+        let params = json!({"train": 0.7, "valid": 0.15, "test": 0.15, "seed": 42});
+        let (harness, result) = split(&table(100), params, &["train", "valid", "test"]);
+        let result = result.unwrap();
+        assert_eq!(result.rows, Some(100));
+        assert_eq!(result.notes, ["train: 70 rows, valid: 15 rows, test: 15 rows"]);
+        let (train, valid, test) = (ids(&harness, "train"), ids(&harness, "valid"), ids(&harness, "test"));
+        assert!(train.windows(2).all(|pair| pair[0] < pair[1]));
+        let mut all: Vec<i64> = train.iter().chain(&valid).chain(&test).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_bytes_and_another_seed_other_rows() {
+        let params = json!({"train": 0.8, "valid": 0.0, "test": 0.2, "seed": 7});
+        let (first, _) = split(&table(50), params.clone(), &["train", "test"]);
+        let (second, _) = split(&table(50), params, &["train", "test"]);
+        for part in ["train", "test"] {
+            assert_eq!(
+                std::fs::read(first.output_path(part)).unwrap(),
+                std::fs::read(second.output_path(part)).unwrap()
+            );
+        }
+        let (other, _) =
+            split(&table(50), json!({"train": 0.8, "valid": 0.0, "test": 0.2, "seed": 8}), &["train", "test"]);
+        assert_ne!(ids(&first, "test"), ids(&other, "test"));
+    }
+
+    #[test]
+    fn stratification_keeps_the_class_balance() {
+        let params = json!({"train": 0.5, "valid": 0.0, "test": 0.5, "stratify": "label", "seed": 1});
+        let (harness, result) = split(&table(40), params, &["train", "test"]);
+        result.unwrap();
+        for part in ["train", "test"] {
+            let ids = ids(&harness, part);
+            assert_eq!(ids.len(), 20);
+            assert_eq!(ids.iter().filter(|id| *id % 4 == 0).count(), 5, "{part}");
+        }
+    }
+
+    #[test]
+    fn only_requested_parts_are_written() {
+        let params = json!({"train": 0.8, "valid": 0.2, "test": 0.0, "seed": 0});
+        let (harness, result) = split(&table(10), params, &["train", "valid"]);
+        assert_eq!(result.unwrap().notes, ["train: 8 rows, valid: 2 rows"]);
+        assert!(!harness.path("out/test.parquet").exists());
+    }
+
+    #[test]
+    fn an_empty_part_is_explained() {
+        let params = json!({"train": 0.7, "valid": 0.15, "test": 0.15, "seed": 0});
+        let (_, result) = split(&table(3), params, &["train", "valid", "test"]);
+        assert_eq!(
+            error_text(&result.unwrap_err()),
+            "part `test` of split `holdout` would be empty: the table has 3 rows\n\
+             the parts would hold: train 2 (0.7 of 3), valid 1 (0.15 of 3), test 0 (0.15 of 3)\n\
+             use more rows or a larger fraction for this part"
+        );
+    }
+
+    #[test]
+    fn sizes_add_up_by_largest_remainder() {
+        assert_eq!(sizes(10, [0.7, 0.15, 0.15]), [7, 2, 1]);
+        assert_eq!(sizes(3, [0.7, 0.15, 0.15]), [2, 1, 0]);
+        assert_eq!(sizes(7, [0.5, 0.0, 0.5]), [4, 0, 3]);
+        assert_eq!(sizes(0, [0.8, 0.0, 0.2]), [0, 0, 0]);
+    }
+
+    #[test]
+    fn fractions_that_do_not_add_up_are_refused() {
+        let (_, result) =
+            split(&table(10), json!({"train": 0.7, "valid": 0.0, "test": 0.2, "seed": 0}), &["train", "test"]);
+        assert!(result.unwrap_err().to_string().contains("add up to 1"));
+    }
+}

@@ -1,0 +1,327 @@
+//! Reading and writing tables: Parquet for artifacts, CSV/Parquet/NDJSON for files users and
+//! custom steps bring, and the small conversions every table step shares.
+//!
+//! Every artifact table is written by [`write_parquet`] with fixed settings (zstd level 3, one
+//! chunk, fixed row-group size, polars' default statistics), so the same rows give the same
+//! bytes on any machine and with any number of threads. Category columns are stored as plain
+//! `String` columns: their levels live in the plan's schema, not in the file, which keeps the
+//! files readable by any tool and keeps one representation across all steps.
+
+mod column_type;
+#[cfg(test)]
+pub(crate) mod testing;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use polars::polars_utils::compression::ZstdLevel;
+use polars::prelude::*;
+use serde_json::Value as Json;
+
+pub(crate) use column_type::{convert, format_date, parse_date, parse_datetime, ConvertError};
+pub use column_type::{BadValue, ColumnType};
+
+use super::StepError;
+
+/// Rows per Parquet row group; fixed so the layout never depends on how the table was built.
+const ROW_GROUP_SIZE: usize = 256 * 1024;
+
+/// The zstd level of every artifact table.
+const ZSTD_LEVEL: i32 = 3;
+
+/// Reads a Parquet file.
+pub fn read_parquet(path: &Path) -> Result<DataFrame, StepError> {
+    let file = open(path)?;
+    ParquetReader::new(file)
+        .finish()
+        .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))
+}
+
+/// Writes `table` as Parquet, deterministically: the same rows give the same bytes.
+pub fn write_parquet(table: &DataFrame, path: &Path) -> Result<(), StepError> {
+    let mut table = table.clone();
+    table.rechunk_mut();
+    let level = ZstdLevel::try_new(ZSTD_LEVEL)
+        .map_err(|error| StepError::Internal(format!("zstd level {ZSTD_LEVEL} is refused: {error}")))?;
+    let mut writer = BufWriter::new(create(path)?);
+    ParquetWriter::new(&mut writer)
+        .with_compression(ParquetCompression::Zstd(Some(level)))
+        .with_row_group_size(Some(ROW_GROUP_SIZE))
+        .finish(&mut table)
+        .map_err(|error| StepError::polars(format!("cannot write `{}` as Parquet", path.display()), error))?;
+    writer.flush().map_err(|source| StepError::Io { action: "write", path: path.to_path_buf(), source })
+}
+
+/// Reads a CSV file with a header, inferring column types from all its rows.
+pub fn read_csv(path: &Path, delimiter: u8) -> Result<DataFrame, StepError> {
+    read_csv_with(path, delimiter, None)
+}
+
+/// Reads a CSV file with a header, every column as text, so that the caller decides how each
+/// value is read and can say which value in which row is wrong.
+pub fn read_csv_text(path: &Path, delimiter: u8) -> Result<DataFrame, StepError> {
+    read_csv_with(path, delimiter, Some(0))
+}
+
+fn read_csv_with(path: &Path, delimiter: u8, infer_schema_length: Option<usize>) -> Result<DataFrame, StepError> {
+    // An existence check first: polars' own message for a missing file does not name it.
+    drop(open(path)?);
+    csv_options(delimiter, infer_schema_length)
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))
+        .and_then(|reader| reader.finish())
+        .map_err(|error| StepError::polars(format!("cannot read `{}` as CSV", path.display()), error))
+}
+
+fn csv_options(delimiter: u8, infer_schema_length: Option<usize>) -> CsvReadOptions {
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(infer_schema_length)
+        .with_rechunk(true)
+        .map_parse_options(|options| options.with_separator(delimiter))
+}
+
+/// Reads a newline-delimited JSON file (one object per line).
+pub fn read_ndjson(path: &Path) -> Result<DataFrame, StepError> {
+    let file = open(path)?;
+    JsonReader::new(file)
+        .with_json_format(JsonFormat::JsonLines)
+        .infer_schema_len(None)
+        .finish()
+        .map_err(|error| StepError::polars(format!("cannot read `{}` as NDJSON", path.display()), error))
+}
+
+/// The table formats a file can be read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFormat {
+    /// Comma- (or otherwise) separated values with a header line.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+    /// Newline-delimited JSON objects.
+    Ndjson,
+}
+
+impl TableFormat {
+    /// The format a file's extension says: `.csv`/`.tsv`/`.txt`, `.parquet`/`.pq`,
+    /// `.ndjson`/`.jsonl`.
+    pub fn from_extension(path: &Path) -> Option<TableFormat> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        match extension.as_str() {
+            "csv" | "tsv" | "txt" => Some(TableFormat::Csv),
+            "parquet" | "pq" => Some(TableFormat::Parquet),
+            "ndjson" | "jsonl" => Some(TableFormat::Ndjson),
+            _ => None,
+        }
+    }
+
+    /// The format named in a spec: `csv`, `parquet`, `ndjson`.
+    pub fn from_name(name: &str) -> Option<TableFormat> {
+        match name {
+            "csv" => Some(TableFormat::Csv),
+            "parquet" => Some(TableFormat::Parquet),
+            "ndjson" => Some(TableFormat::Ndjson),
+            _ => None,
+        }
+    }
+
+    /// The name, as written in a spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            TableFormat::Csv => "csv",
+            TableFormat::Parquet => "parquet",
+            TableFormat::Ndjson => "ndjson",
+        }
+    }
+}
+
+/// Reads a table file by its extension (CSV with `,`, Parquet, NDJSON), inferring types: what a
+/// custom step wrote, for instance.
+pub fn read_table(path: &Path) -> Result<DataFrame, StepError> {
+    match TableFormat::from_extension(path) {
+        Some(TableFormat::Csv) => read_csv(path, b','),
+        Some(TableFormat::Parquet) => read_parquet(path),
+        Some(TableFormat::Ndjson) => read_ndjson(path),
+        None => Err(StepError::data(format!(
+            "cannot tell the format of `{}` from its extension; expected .csv, .parquet or .ndjson/.jsonl",
+            path.display()
+        ))),
+    }
+}
+
+/// Writes `table` as CSV with a header (dates as `YYYY-MM-DD`, nulls as empty fields): the
+/// form custom commands read.
+pub fn write_csv(table: &DataFrame, path: &Path) -> Result<(), StepError> {
+    let mut table = table.clone();
+    let mut writer = BufWriter::new(create(path)?);
+    CsvWriter::new(&mut writer)
+        .include_header(true)
+        .finish(&mut table)
+        .map_err(|error| StepError::polars(format!("cannot write `{}` as CSV", path.display()), error))?;
+    writer.flush().map_err(|source| StepError::Io { action: "write", path: path.to_path_buf(), source })
+}
+
+/// Opens a file for reading, naming it on failure.
+pub(crate) fn open(path: &Path) -> Result<File, StepError> {
+    File::open(path).map_err(|source| StepError::Io { action: "read", path: path.to_path_buf(), source })
+}
+
+/// Creates (or truncates) a file for writing, naming it on failure.
+pub(crate) fn create(path: &Path) -> Result<File, StepError> {
+    File::create(path).map_err(|source| StepError::Io { action: "write", path: path.to_path_buf(), source })
+}
+
+/// Writes a JSON document (pretty, with a final newline).
+pub(crate) fn write_json<T: serde::Serialize>(value: &T, path: &Path) -> Result<(), StepError> {
+    let mut bytes = serde_json::to_vec_pretty(value)
+        .map_err(|error| StepError::Internal(format!("cannot serialize `{}`: {error}", path.display())))?;
+    bytes.push(b'\n');
+    std::fs::write(path, bytes).map_err(|source| StepError::Io { action: "write", path: path.to_path_buf(), source })
+}
+
+/// A value as a user reads it in a message: text without quotes, `null` for nulls.
+pub(crate) fn value_text(value: &AnyValue) -> String {
+    match value {
+        AnyValue::Null => "null".to_string(),
+        AnyValue::String(text) => (*text).to_string(),
+        AnyValue::StringOwned(text) => text.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// A value as JSON: numbers as numbers (non-finite floats as text), dates as `YYYY-MM-DD`.
+pub(crate) fn value_json(value: &AnyValue) -> Json {
+    match value {
+        AnyValue::Null => Json::Null,
+        AnyValue::Boolean(flag) => Json::Bool(*flag),
+        AnyValue::Int8(int) => Json::from(*int),
+        AnyValue::Int16(int) => Json::from(*int),
+        AnyValue::Int32(int) => Json::from(*int),
+        AnyValue::Int64(int) => Json::from(*int),
+        AnyValue::UInt8(int) => Json::from(*int),
+        AnyValue::UInt16(int) => Json::from(*int),
+        AnyValue::UInt32(int) => Json::from(*int),
+        AnyValue::UInt64(int) => Json::from(*int),
+        AnyValue::Float32(float) => float_json(f64::from(*float)),
+        AnyValue::Float64(float) => float_json(*float),
+        AnyValue::Date(days) => Json::String(format_date(*days)),
+        other => Json::String(value_text(other)),
+    }
+}
+
+fn float_json(float: f64) -> Json {
+    serde_json::Number::from_f64(float).map_or_else(|| Json::String(float.to_string()), Json::Number)
+}
+
+/// Category columns stored as polars categoricals (by a custom step, say) become text, the
+/// one representation of categories in mlopsc tables.
+pub(crate) fn normalize_categories(table: DataFrame) -> Result<DataFrame, StepError> {
+    let categorical: Vec<PlSmallStr> = table
+        .columns()
+        .iter()
+        .filter(|column| matches!(column.dtype(), DataType::Categorical(..) | DataType::Enum(..)))
+        .map(|column| column.name().clone())
+        .collect();
+    if categorical.is_empty() {
+        return Ok(table);
+    }
+    let mut table = table;
+    for name in categorical {
+        let text = table
+            .column(&name)
+            .and_then(|column| column.cast(&DataType::String))
+            .map_err(|error| StepError::polars(format!("cannot read category column `{name}` as text"), error))?;
+        table
+            .replace(&name, text)
+            .map_err(|error| StepError::polars(format!("cannot replace column `{name}`"), error))?;
+    }
+    Ok(table)
+}
+
+/// `a`, `b`, `c` — names in backticks, for messages.
+pub(crate) fn quoted_list<S: AsRef<str>>(names: &[S]) -> String {
+    names.iter().map(|name| format!("`{}`", name.as_ref())).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> DataFrame {
+        df!(
+            "id" => ["a", "b", "c"],
+            "age" => [Some(30i64), None, Some(41)],
+            "score" => [0.5f64, 1.25, -3.0],
+            "flag" => [true, false, true],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn parquet_round_trip_is_byte_identical() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("a.parquet");
+        let second = dir.path().join("b.parquet");
+        write_parquet(&sample(), &first).unwrap();
+        let read = read_parquet(&first).unwrap();
+        assert!(read.equals_missing(&sample()));
+        write_parquet(&read, &second).unwrap();
+        assert_eq!(std::fs::read(&first).unwrap(), std::fs::read(&second).unwrap());
+    }
+
+    #[test]
+    fn chunk_layout_does_not_change_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = dir.path().join("whole.parquet");
+        let pieces = dir.path().join("pieces.parquet");
+        let table = sample();
+        let mut stacked = table.slice(0, 1);
+        stacked.vstack_mut(&table.slice(1, 2)).unwrap();
+        write_parquet(&table, &whole).unwrap();
+        write_parquet(&stacked, &pieces).unwrap();
+        assert_eq!(std::fs::read(&whole).unwrap(), std::fs::read(&pieces).unwrap());
+    }
+
+    #[test]
+    fn read_table_goes_by_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("t.csv");
+        write_csv(&sample(), &csv).unwrap();
+        let from_csv = read_table(&csv).unwrap();
+        assert_eq!(from_csv.shape(), (3, 4));
+        assert_eq!(from_csv.column("age").unwrap().dtype(), &DataType::Int64);
+
+        let ndjson = dir.path().join("t.ndjson");
+        std::fs::write(&ndjson, "{\"x\": 1, \"y\": \"a\"}\n{\"x\": 2, \"y\": null}\n").unwrap();
+        let from_ndjson = read_table(&ndjson).unwrap();
+        assert_eq!(from_ndjson.shape(), (2, 2));
+
+        let parquet = dir.path().join("t.parquet");
+        write_parquet(&sample(), &parquet).unwrap();
+        assert!(read_table(&parquet).unwrap().equals_missing(&sample()));
+
+        let unknown = read_table(&dir.path().join("t.xlsx")).unwrap_err().to_string();
+        assert!(unknown.contains("cannot tell the format of") && unknown.contains("t.xlsx"), "{unknown}");
+    }
+
+    #[test]
+    fn unreadable_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = read_parquet(&dir.path().join("missing.parquet")).unwrap_err().to_string();
+        assert!(missing.contains("cannot read") && missing.contains("missing.parquet"), "{missing}");
+        let corrupt = dir.path().join("corrupt.parquet");
+        std::fs::write(&corrupt, b"PAR1 this is not parquet").unwrap();
+        let error = read_parquet(&corrupt).unwrap_err().to_string();
+        assert!(error.contains("corrupt.parquet") && error.contains("as Parquet"), "{error}");
+    }
+
+    #[test]
+    fn values_render_for_messages_and_json() {
+        assert_eq!(value_text(&AnyValue::String("abc")), "abc");
+        assert_eq!(value_text(&AnyValue::Null), "null");
+        assert_eq!(value_json(&AnyValue::Int64(7)), Json::from(7));
+        assert_eq!(value_json(&AnyValue::Float64(f64::NAN)), Json::String("NaN".to_string()));
+        assert_eq!(value_json(&AnyValue::Date(19723)), Json::String("2024-01-01".to_string()));
+        assert_eq!(quoted_list(&["a", "b"]), "`a`, `b`");
+    }
+}

@@ -1,0 +1,457 @@
+//! `transform`: applies a transform's operations in order to its input table, writes the
+//! result (`table`, Parquet) and what it learned from the input (`fitted`, JSON; see
+//! [`Fitted`]) so that serving can [`replay`] the same transform on new rows.
+//!
+//! Statistics are fitted on this input: `impute` fill values (mean, median — rounded half away
+//! from zero for `int` columns — or the most frequent value, ties broken by the smallest),
+//! `scale` means and population standard deviations or minima and maxima. `one-hot` expands
+//! the levels declared in the plan into `column_level` 0/1 `Int64` columns at the column's
+//! place; a null or an unknown value gives 0 in every one of them.
+
+mod fitted;
+mod lower;
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use fitted::FillValue;
+pub use fitted::{Fitted, FittedOp, ScaleStats};
+
+use super::table::{self, convert, quoted_list, ColumnType, ConvertError};
+use super::{StepContext, StepError, StepResult};
+
+/// One operation, as the plan writes it in `ops`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+enum Op {
+    Drop {
+        columns: Vec<String>,
+    },
+    Keep {
+        columns: Vec<String>,
+    },
+    Rename {
+        from: String,
+        to: String,
+    },
+    Cast {
+        column: String,
+        #[serde(rename = "type")]
+        ty: String,
+    },
+    Impute {
+        columns: Vec<String>,
+        #[serde(default = "median")]
+        strategy: String,
+        #[serde(default)]
+        value: Option<Json>,
+    },
+    OneHot {
+        columns: Vec<String>,
+        #[serde(default)]
+        drop_first: bool,
+        #[serde(default)]
+        levels: BTreeMap<String, Vec<String>>,
+    },
+    Derive {
+        column: String,
+        expr: String,
+    },
+    Filter {
+        expr: String,
+    },
+    Scale {
+        columns: Vec<String>,
+        #[serde(default = "standard")]
+        method: String,
+    },
+}
+
+fn median() -> String {
+    "median".to_string()
+}
+
+fn standard() -> String {
+    "standard".to_string()
+}
+
+impl Op {
+    fn keyword(&self) -> &'static str {
+        match self {
+            Op::Drop { .. } => "drop",
+            Op::Keep { .. } => "keep",
+            Op::Rename { .. } => "rename",
+            Op::Cast { .. } => "cast",
+            Op::Impute { .. } => "impute",
+            Op::OneHot { .. } => "one-hot",
+            Op::Derive { .. } => "derive",
+            Op::Filter { .. } => "filter",
+            Op::Scale { .. } => "scale",
+        }
+    }
+}
+
+/// Where an operation stands, for messages: "operation 3 (`impute`) of transform `features`".
+struct Place<'a> {
+    transform: &'a str,
+    index: usize,
+    op: &'a Op,
+}
+
+impl Place<'_> {
+    fn describe(&self) -> String {
+        format!("operation {} (`{}`) of transform `{}`", self.index + 1, self.op.keyword(), self.transform)
+    }
+
+    fn error(&self, message: String, details: Vec<String>) -> StepError {
+        StepError::Data { message: format!("{message}, in {}", self.describe()), details }
+    }
+
+    fn polars(&self, error: PolarsError) -> StepError {
+        StepError::polars(self.describe(), error)
+    }
+
+    fn column<'t>(&self, table: &'t DataFrame, name: &str) -> Result<&'t Column, StepError> {
+        table.column(name).map_err(|_| {
+            let names: Vec<&str> = table.get_column_names().into_iter().map(|name| name.as_str()).collect();
+            self.error(
+                format!("column `{name}` does not exist"),
+                vec![format!("the columns are {}", quoted_list(&names))],
+            )
+        })
+    }
+}
+
+/// Runs `transform`.
+pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
+    let ops: Vec<Op> = ctx.param("ops")?;
+    let transform = ctx.step_id.split_once('.').map_or(ctx.step_id, |(_, name)| name);
+    let input = table::normalize_categories(table::read_parquet(ctx.input("data")?)?)?;
+    let mut notes = Vec::new();
+    let (output, fitted) = apply(input, &ops, None, transform, &mut notes, &|| ctx.check_cancelled())?;
+    table::write_parquet(&output, ctx.output("table")?)?;
+    if let Some(path) = ctx.outputs.get("fitted") {
+        table::write_json(&fitted, path)?;
+    }
+    Ok(StepResult { rows: Some(output.height() as u64), notes, ..StepResult::default() })
+}
+
+/// Applies a transform's `ops` (the plan's param) to `table` with the statistics in `fitted`
+/// (the transform's `fitted` output) instead of fitting new ones: what serving does to a
+/// request's rows.
+pub fn replay(table: DataFrame, ops: &Json, fitted: &Json) -> Result<DataFrame, StepError> {
+    let ops: Vec<Op> = serde_json::from_value(ops.clone())
+        .map_err(|error| StepError::Internal(format!("the `ops` of a transform have an unexpected shape: {error}")))?;
+    let fitted: Fitted = serde_json::from_value(fitted.clone())
+        .map_err(|error| StepError::Internal(format!("a transform's fitted statistics are malformed: {error}")))?;
+    if fitted.ops.len() != ops.len() {
+        return Err(StepError::Internal(format!(
+            "the transform has {} operations but its fitted statistics {}",
+            ops.len(),
+            fitted.ops.len()
+        )));
+    }
+    let table = table::normalize_categories(table)?;
+    apply(table, &ops, Some(&fitted.ops), "replay", &mut Vec::new(), &|| Ok(())).map(|(table, _)| table)
+}
+
+fn apply(
+    mut table: DataFrame,
+    ops: &[Op],
+    replay: Option<&[FittedOp]>,
+    transform: &str,
+    notes: &mut Vec<String>,
+    check_cancelled: &dyn Fn() -> Result<(), StepError>,
+) -> Result<(DataFrame, Fitted), StepError> {
+    let mut fitted_ops = Vec::with_capacity(ops.len());
+    for (index, op) in ops.iter().enumerate() {
+        check_cancelled()?;
+        let place = Place { transform, index, op };
+        let previous = replay.and_then(|fitted| fitted.get(index));
+        let (next, fitted) = apply_op(table, op, previous, &place, notes)?;
+        table = next;
+        fitted_ops.push(fitted);
+    }
+    let columns = table.get_column_names().into_iter().map(|name| name.to_string()).collect();
+    Ok((table, Fitted { columns, ops: fitted_ops }))
+}
+
+fn apply_op(
+    table: DataFrame,
+    op: &Op,
+    previous: Option<&FittedOp>,
+    place: &Place,
+    notes: &mut Vec<String>,
+) -> Result<(DataFrame, FittedOp), StepError> {
+    match op {
+        Op::Drop { columns } => {
+            for name in columns {
+                place.column(&table, name)?;
+            }
+            Ok((table.drop_many(columns.iter().map(String::as_str)), FittedOp::Drop))
+        }
+        Op::Keep { columns } => {
+            for name in columns {
+                place.column(&table, name)?;
+            }
+            let kept = table.select(columns.iter().map(String::as_str)).map_err(|error| place.polars(error))?;
+            Ok((kept, FittedOp::Keep))
+        }
+        Op::Rename { from, to } => {
+            place.column(&table, from)?;
+            if from != to && table.column(to).is_ok() {
+                return Err(place.error(format!("column `{to}` already exists"), Vec::new()));
+            }
+            let mut table = table;
+            table.rename(from, to.as_str().into()).map_err(|error| place.polars(error))?;
+            Ok((table, FittedOp::Rename))
+        }
+        Op::Cast { column, ty } => cast(table, column, ty, place),
+        Op::Impute { columns, strategy, value } => impute(table, columns, strategy, value.as_ref(), previous, place),
+        Op::OneHot { columns, drop_first, levels } => one_hot(table, columns, *drop_first, levels, previous, place),
+        Op::Derive { column, expr } => {
+            let lowered = lower::lower(expr, table.schema())
+                .map_err(|message| place.error(format!("{message} in `{expr}`"), Vec::new()))?;
+            let expr = lowered.expr.cast(lowered.ty.dtype()).alias(column.as_str());
+            let table = table.lazy().with_column(expr).collect().map_err(|error| place.polars(error))?;
+            Ok((table, FittedOp::Derive))
+        }
+        Op::Filter { expr: text } => {
+            let lowered = lower::lower(text, table.schema())
+                .map_err(|message| place.error(format!("{message} in `{text}`"), Vec::new()))?;
+            if lowered.ty != lower::Ty::Bool {
+                return Err(place.error(format!("filter `{text}` is not a condition"), Vec::new()));
+            }
+            let rows_in = table.height();
+            let kept = table.lazy().filter(lowered.expr).collect().map_err(|error| place.polars(error))?;
+            if kept.height() == 0 {
+                return Err(place.error(
+                    format!("filter `{text}` removed every row"),
+                    vec![format!(
+                        "{rows_in} rows came in; none satisfies the condition (a null condition counts as false)"
+                    )],
+                ));
+            }
+            if kept.height() < rows_in {
+                notes.push(format!("filter `{text}` kept {} of {rows_in} rows", kept.height()));
+            }
+            Ok((kept, FittedOp::Filter))
+        }
+        Op::Scale { columns, method } => scale(table, columns, method, previous, place),
+    }
+}
+
+fn cast(mut table: DataFrame, column: &str, ty: &str, place: &Place) -> Result<(DataFrame, FittedOp), StepError> {
+    let target = ColumnType::parse(ty).ok_or_else(|| StepError::Internal(format!("unknown column type `{ty}`")))?;
+    let series = place.column(&table, column)?.as_materialized_series().clone();
+    let converted = convert(&series, target).map_err(|error| match error {
+        ConvertError::BadValue(bad) => place.error(
+            format!("cannot cast column `{column}` to `{ty}`: row {} holds `{}`", bad.row + 1, bad.value),
+            vec![format!(
+                "{} value{} cannot be read as {}",
+                bad.count,
+                if bad.count == 1 { "" } else { "s" },
+                target.name()
+            )],
+        ),
+        ConvertError::Unsupported(dtype) => {
+            place.error(format!("cannot cast column `{column}` from {dtype} to `{ty}`"), Vec::new())
+        }
+        ConvertError::Polars(error) => place.polars(error),
+    })?;
+    table.replace(column, converted.into_column()).map_err(|error| place.polars(error))?;
+    Ok((table, FittedOp::Cast))
+}
+
+fn impute(
+    table: DataFrame,
+    columns: &[String],
+    strategy: &str,
+    value: Option<&Json>,
+    previous: Option<&FittedOp>,
+    place: &Place,
+) -> Result<(DataFrame, FittedOp), StepError> {
+    let mut values = BTreeMap::new();
+    let mut fills = Vec::with_capacity(columns.len());
+    for name in columns {
+        let column = place.column(&table, name)?;
+        let dtype = column.dtype().clone();
+        let fill = match previous {
+            Some(FittedOp::Impute { values, .. }) => {
+                let stored = values.get(name).ok_or_else(|| missing_fitted(name, place))?;
+                FillValue::from_json(stored, &dtype).ok_or_else(|| missing_fitted(name, place))?
+            }
+            _ => fit_fill(column.as_materialized_series(), strategy, value, place)?,
+        };
+        values.insert(name.clone(), fill.to_json());
+        fills.push(col(name.as_str()).fill_null(fill.literal(&dtype)));
+    }
+    let table = table.lazy().with_columns(fills).collect().map_err(|error| place.polars(error))?;
+    Ok((table, FittedOp::Impute { strategy: strategy.to_string(), values }))
+}
+
+fn missing_fitted(column: &str, place: &Place) -> StepError {
+    StepError::Internal(format!(
+        "the fitted statistics have no usable value for column `{column}` in {}",
+        place.describe()
+    ))
+}
+
+fn fit_fill(series: &Series, strategy: &str, value: Option<&Json>, place: &Place) -> Result<FillValue, StepError> {
+    let name = series.name().as_str();
+    let dtype = series.dtype();
+    let empty =
+        || place.error(format!("cannot impute column `{name}` with its {strategy}: it has no values"), Vec::new());
+    match strategy {
+        "mean" | "median" => {
+            if !dtype.is_primitive_numeric() {
+                return Err(place.error(
+                    format!("cannot take the {strategy} of column `{name}`: it holds {dtype} values"),
+                    Vec::new(),
+                ));
+            }
+            let statistic = if strategy == "mean" { series.mean() } else { series.median() };
+            let statistic = statistic.filter(|value| !value.is_nan()).ok_or_else(empty)?;
+            Ok(if dtype.is_integer() { FillValue::Int(statistic.round() as i64) } else { FillValue::Float(statistic) })
+        }
+        "mode" => {
+            let mode = mode(series).map_err(|error| place.polars(error))?.ok_or_else(empty)?;
+            FillValue::from_any_value(&mode, dtype)
+                .ok_or_else(|| place.error(format!("cannot impute column `{name}` of type {dtype}"), Vec::new()))
+        }
+        "constant" => {
+            let value =
+                value.ok_or_else(|| place.error("`strategy=\"constant\"` needs a `value`".to_string(), Vec::new()))?;
+            FillValue::from_json(value, dtype).ok_or_else(|| {
+                place.error(
+                    format!("the fill value {value} does not fit column `{name}`, which holds {dtype} values"),
+                    Vec::new(),
+                )
+            })
+        }
+        other => Err(StepError::Internal(format!("unknown impute strategy `{other}`"))),
+    }
+}
+
+/// The most frequent non-null value; ties go to the smallest.
+fn mode(series: &Series) -> PolarsResult<Option<AnyValue<'static>>> {
+    let name = series.name().clone();
+    let counts = DataFrame::new(series.len(), vec![series.clone().into_column()])?
+        .lazy()
+        .filter(col(name.clone()).is_not_null())
+        .group_by([col(name.clone())])
+        .agg([len().alias("count")])
+        .sort_by_exprs(
+            [col("count"), col(name.clone())],
+            SortMultipleOptions::default().with_order_descending_multi([true, false]),
+        )
+        .limit(1)
+        .collect()?;
+    if counts.height() == 0 {
+        return Ok(None);
+    }
+    Ok(Some(counts.column(&name)?.get(0)?.into_static()))
+}
+
+fn one_hot(
+    table: DataFrame,
+    columns: &[String],
+    drop_first: bool,
+    levels: &BTreeMap<String, Vec<String>>,
+    previous: Option<&FittedOp>,
+    place: &Place,
+) -> Result<(DataFrame, FittedOp), StepError> {
+    let mut order: Vec<String> = table.get_column_names().into_iter().map(|name| name.to_string()).collect();
+    let mut created = Vec::new();
+    let mut fitted_levels = BTreeMap::new();
+    for name in columns {
+        let column = place.column(&table, name)?;
+        let known = match previous {
+            Some(FittedOp::OneHot { levels, .. }) => levels.get(name).cloned(),
+            _ => levels.get(name).cloned(),
+        };
+        let column_levels = match (known, column.dtype()) {
+            (Some(levels), _) => levels,
+            (None, DataType::Boolean) => vec!["false".to_string(), "true".to_string()],
+            (None, dtype) => {
+                return Err(place.error(
+                    format!("column `{name}` has no declared levels to one-hot encode"),
+                    vec![format!("it holds {dtype} values; declare it as a `category` with `levels`")],
+                ))
+            }
+        };
+        let text = col(name.as_str()).cast(DataType::String);
+        let names: Vec<String> =
+            column_levels.iter().skip(usize::from(drop_first)).map(|level| format!("{name}_{level}")).collect();
+        for (level, new_name) in column_levels.iter().skip(usize::from(drop_first)).zip(&names) {
+            if new_name != name && table.column(new_name).is_ok() {
+                return Err(place.error(format!("column `{new_name}` already exists"), Vec::new()));
+            }
+            let indicator = text.clone().eq(lit(level.as_str())).fill_null(lit(false)).cast(DataType::Int64);
+            created.push(indicator.alias(new_name.as_str()));
+        }
+        let position = order
+            .iter()
+            .position(|existing| existing == name)
+            .ok_or_else(|| StepError::Internal(format!("column `{name}` vanished during one-hot encoding")))?;
+        order.splice(position..=position, names);
+        fitted_levels.insert(name.clone(), column_levels);
+    }
+    let order: Vec<Expr> = order.iter().map(|name| col(name.as_str())).collect();
+    let table = table.lazy().with_columns(created).select(order).collect().map_err(|error| place.polars(error))?;
+    Ok((table, FittedOp::OneHot { drop_first, levels: fitted_levels }))
+}
+
+fn scale(
+    table: DataFrame,
+    columns: &[String],
+    method: &str,
+    previous: Option<&FittedOp>,
+    place: &Place,
+) -> Result<(DataFrame, FittedOp), StepError> {
+    let mut stats = BTreeMap::new();
+    let mut scaled = Vec::with_capacity(columns.len());
+    for name in columns {
+        let column = place.column(&table, name)?;
+        if !column.dtype().is_primitive_numeric() {
+            return Err(
+                place.error(format!("cannot scale column `{name}`: it holds {} values", column.dtype()), Vec::new())
+            );
+        }
+        let column_stats = match previous {
+            Some(FittedOp::Scale { stats, .. }) => *stats.get(name).ok_or_else(|| missing_fitted(name, place))?,
+            _ => fit_scale(column.as_materialized_series(), method, place)?,
+        };
+        let (center, spread) = column_stats.center_and_spread();
+        scaled.push(((col(name.as_str()).cast(DataType::Float64) - lit(center)) / lit(spread)).alias(name.as_str()));
+        stats.insert(name.clone(), column_stats);
+    }
+    let table = table.lazy().with_columns(scaled).collect().map_err(|error| place.polars(error))?;
+    Ok((table, FittedOp::Scale { method: method.to_string(), stats }))
+}
+
+fn fit_scale(series: &Series, method: &str, place: &Place) -> Result<ScaleStats, StepError> {
+    let name = series.name().as_str();
+    let floats = series.cast(&DataType::Float64).map_err(|error| place.polars(error))?;
+    let floats = floats.f64().map_err(|error| place.polars(error))?;
+    let empty = || place.error(format!("cannot scale column `{name}`: it has no values"), Vec::new());
+    match method {
+        "standard" => {
+            let mean = floats.mean().ok_or_else(empty)?;
+            let std = floats.std(0).ok_or_else(empty)?;
+            Ok(ScaleStats::Standard { mean, std })
+        }
+        "minmax" => {
+            let min = floats.min().ok_or_else(empty)?;
+            let max = floats.max().ok_or_else(empty)?;
+            Ok(ScaleStats::MinMax { min, max })
+        }
+        other => Err(StepError::Internal(format!("unknown scale method `{other}`"))),
+    }
+}
+
+#[cfg(test)]
+mod tests;

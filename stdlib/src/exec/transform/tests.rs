@@ -1,0 +1,290 @@
+//! Tests of `transform` on real Parquet files: every operation, expressions, fitted output,
+//! replay and errors.
+
+use polars::prelude::*;
+use serde_json::{json, Value as Json};
+
+use super::replay;
+use crate::exec::table::testing::{error_text, Harness};
+use crate::exec::table::{read_parquet, write_parquet};
+
+fn customers() -> DataFrame {
+    df!(
+        "customer_id" => ["c1", "c2", "c3", "c4", "c5"],
+        "age" => [Some(30i64), None, Some(50), Some(17), Some(41)],
+        "plan" => [Some("basic"), Some("pro"), Some("pro"), None, Some("enterprise")],
+        "monthly_charges" => [10.0f64, 20.0, 30.0, 40.0, 50.0],
+        "tenure_months" => [0i64, 1, 3, 9, 4],
+        "churned" => [true, false, false, true, false],
+    )
+    .unwrap()
+}
+
+fn run(table: &DataFrame, ops: Json) -> (Harness, Result<crate::exec::StepResult, crate::exec::StepError>) {
+    let mut harness = Harness::new();
+    let data = harness.path("data.parquet");
+    write_parquet(table, &data).unwrap();
+    harness.params(json!({"ops": ops})).input("data", &data).output("table", "parquet").output("fitted", "json");
+    let result = harness.run("transform", "features");
+    (harness, result)
+}
+
+fn output(harness: &Harness) -> DataFrame {
+    read_parquet(harness.output_path("table")).unwrap()
+}
+
+fn fitted(harness: &Harness) -> Json {
+    serde_json::from_slice(&std::fs::read(harness.output_path("fitted")).unwrap()).unwrap()
+}
+
+fn names(table: &DataFrame) -> Vec<String> {
+    table.get_column_names().into_iter().map(|name| name.to_string()).collect()
+}
+
+fn floats(table: &DataFrame, column: &str) -> Vec<Option<f64>> {
+    table.column(column).unwrap().f64().unwrap().iter().collect()
+}
+
+fn ints(table: &DataFrame, column: &str) -> Vec<Option<i64>> {
+    table.column(column).unwrap().i64().unwrap().iter().collect()
+}
+
+fn churn_ops() -> Json {
+    json!([
+        {"op": "drop", "columns": ["customer_id"]},
+        {"op": "impute", "columns": ["age"], "strategy": "median"},
+        {"op": "one-hot", "columns": ["plan"], "drop_first": false, "levels": {"plan": ["basic", "pro", "enterprise"]}},
+        {"op": "derive", "column": "charge_per_tenure", "expr": "monthly_charges / (tenure_months + 1)"},
+        {"op": "filter", "expr": "age >= 18"},
+        {"op": "scale", "columns": ["monthly_charges", "charge_per_tenure"], "method": "standard"},
+    ])
+}
+
+#[test]
+fn the_churn_transform_runs_and_records_what_it_fitted() {
+    let (harness, result) = run(&customers(), churn_ops());
+    let result = result.unwrap();
+    assert_eq!(result.rows, Some(4));
+    assert_eq!(result.notes, ["filter `age >= 18` kept 4 of 5 rows"]);
+    let table = output(&harness);
+    assert_eq!(
+        names(&table),
+        [
+            "age",
+            "plan_basic",
+            "plan_pro",
+            "plan_enterprise",
+            "monthly_charges",
+            "tenure_months",
+            "churned",
+            "charge_per_tenure"
+        ]
+    );
+    // The median of 30, 50, 17, 41 is 35.5, rounded half away from zero for an int column.
+    assert_eq!(ints(&table, "age"), [Some(30), Some(36), Some(50), Some(41)]);
+    assert_eq!(ints(&table, "plan_pro"), [Some(0), Some(1), Some(1), Some(0)]);
+    assert_eq!(ints(&table, "plan_enterprise"), [Some(0), Some(0), Some(0), Some(1)]);
+    let charges = floats(&table, "monthly_charges");
+    let mean: f64 = charges.iter().map(|value| value.unwrap()).sum::<f64>() / 4.0;
+    assert!(mean.abs() < 1e-12, "{charges:?}");
+    let fitted = fitted(&harness);
+    assert_eq!(fitted["ops"][0], json!({"op": "drop"}));
+    assert_eq!(fitted["ops"][1], json!({"op": "impute", "strategy": "median", "values": {"age": 36}}));
+    assert_eq!(
+        fitted["ops"][2],
+        json!({"op": "one-hot", "drop_first": false, "levels": {"plan": ["basic", "pro", "enterprise"]}})
+    );
+    // Scaling is fitted after the filter: on the four rows that are left.
+    assert_eq!(fitted["ops"][5]["stats"]["monthly_charges"], json!({"mean": 27.5, "std": 14.79019945774904}));
+    assert_eq!(fitted["columns"].as_array().unwrap().len(), 8);
+}
+
+#[test]
+fn output_bytes_are_the_same_every_run() {
+    let (first, _) = run(&customers(), churn_ops());
+    let (second, _) = run(&customers(), churn_ops());
+    assert_eq!(std::fs::read(first.output_path("table")).unwrap(), std::fs::read(second.output_path("table")).unwrap());
+    assert_eq!(
+        std::fs::read(first.output_path("fitted")).unwrap(),
+        std::fs::read(second.output_path("fitted")).unwrap()
+    );
+}
+
+#[test]
+fn replay_uses_the_fitted_statistics() {
+    let (harness, result) = run(&customers(), churn_ops());
+    result.unwrap();
+    let fitted = fitted(&harness);
+    let request = df!(
+        "customer_id" => ["new"],
+        "age" => [None::<i64>],
+        "plan" => ["enterprise"],
+        "monthly_charges" => [27.5f64],
+        "tenure_months" => [10i64],
+        "churned" => [false],
+    )
+    .unwrap();
+    let replayed = replay(request, &churn_ops(), &fitted).unwrap();
+    assert_eq!(names(&replayed), names(&output(&harness)));
+    assert_eq!(ints(&replayed, "age"), [Some(36)]);
+    assert_eq!(ints(&replayed, "plan_enterprise"), [Some(1)]);
+    assert_eq!(floats(&replayed, "monthly_charges"), [Some(0.0)]);
+}
+
+#[test]
+fn impute_strategies_fill_every_type() {
+    let table = df!(
+        "i" => [Some(1i64), None, Some(2), Some(2)],
+        "f" => [Some(1.0f64), Some(2.0), None, Some(4.5)],
+        "s" => [Some("b"), Some("a"), None, Some("a")],
+        "t" => [Some(true), None, Some(false), Some(true)],
+        "g" => [None, Some("x"), Some("y"), None],
+    )
+    .unwrap();
+    let ops = json!([
+        {"op": "impute", "columns": ["i"], "strategy": "mean"},
+        {"op": "impute", "columns": ["f"], "strategy": "mean"},
+        {"op": "impute", "columns": ["s", "t"], "strategy": "mode"},
+        {"op": "impute", "columns": ["g"], "strategy": "constant", "value": "none"},
+    ]);
+    let (harness, result) = run(&table, ops);
+    result.unwrap();
+    let out = output(&harness);
+    assert_eq!(ints(&out, "i"), [Some(1), Some(2), Some(2), Some(2)]);
+    assert_eq!(floats(&out, "f")[2], Some(2.5));
+    let text: Vec<Option<&str>> = out.column("s").unwrap().str().unwrap().iter().collect();
+    assert_eq!(text, [Some("b"), Some("a"), Some("a"), Some("a")]);
+    assert_eq!(out.column("t").unwrap().bool().unwrap().get(1), Some(true));
+    assert_eq!(out.column("g").unwrap().str().unwrap().get(0), Some("none"));
+    assert_eq!(fitted(&harness)["ops"][2]["values"], json!({"s": "a", "t": true}));
+}
+
+#[test]
+fn impute_needs_values_and_fitting_constants() {
+    let table = df!("x" => [None::<f64>, None], "n" => [Some(1i64), None]).unwrap();
+    let (_, result) = run(&table, json!([{"op": "impute", "columns": ["x"], "strategy": "median"}]));
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "cannot impute column `x` with its median: it has no values, in operation 1 (`impute`) of transform `features`"
+    );
+    let (_, result) = run(&table, json!([{"op": "impute", "columns": ["n"], "strategy": "constant", "value": "zero"}]));
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "the fill value \"zero\" does not fit column `n`, which holds i64 values, in operation 1 (`impute`) of transform `features`"
+    );
+}
+
+#[test]
+fn drop_keep_rename_and_cast() {
+    let table = df!("a" => ["1", "2"], "b" => [1.5f64, 2.5], "c" => [true, false]).unwrap();
+    let ops = json!([
+        {"op": "rename", "from": "b", "to": "beta"},
+        {"op": "cast", "column": "a", "type": "int"},
+        {"op": "cast", "column": "c", "type": "string"},
+        {"op": "keep", "columns": ["c", "a"]},
+        {"op": "drop", "columns": ["c"]},
+    ]);
+    let (harness, result) = run(&table, ops);
+    result.unwrap();
+    let out = output(&harness);
+    assert_eq!(names(&out), ["a"]);
+    assert_eq!(ints(&out, "a"), [Some(1), Some(2)]);
+
+    let bad = df!("a" => ["1", "two"]).unwrap();
+    let (_, result) = run(&bad, json!([{"op": "cast", "column": "a", "type": "int"}]));
+    assert_eq!(
+        error_text(&result.unwrap_err()),
+        "cannot cast column `a` to `int`: row 2 holds `two`, in operation 1 (`cast`) of transform `features`\n\
+         1 value cannot be read as int"
+    );
+}
+
+#[test]
+fn a_missing_column_is_named_with_the_ones_there() {
+    let (_, result) = run(&customers(), json!([{"op": "drop", "columns": ["nope"]}]));
+    assert_eq!(
+        error_text(&result.unwrap_err()),
+        "column `nope` does not exist, in operation 1 (`drop`) of transform `features`\n\
+         the columns are `customer_id`, `age`, `plan`, `monthly_charges`, `tenure_months`, `churned`"
+    );
+}
+
+#[test]
+fn one_hot_with_drop_first_and_booleans() {
+    let ops = json!([
+        {"op": "one-hot", "columns": ["plan", "churned"], "drop_first": true,
+         "levels": {"plan": ["basic", "pro", "enterprise"], "churned": ["false", "true"]}},
+    ]);
+    let (harness, result) = run(&customers(), ops);
+    result.unwrap();
+    let out = output(&harness);
+    assert_eq!(
+        names(&out),
+        ["customer_id", "age", "plan_pro", "plan_enterprise", "monthly_charges", "tenure_months", "churned_true"]
+    );
+    // A null plan is 0 in every level's column.
+    assert_eq!(ints(&out, "plan_pro"), [Some(0), Some(1), Some(1), Some(0), Some(0)]);
+    assert_eq!(ints(&out, "churned_true"), [Some(1), Some(0), Some(0), Some(1), Some(0)]);
+}
+
+#[test]
+fn derive_adds_or_replaces_columns() {
+    let ops = json!([
+        {"op": "derive", "column": "age", "expr": "coalesce(age, 0) + 1"},
+        {"op": "derive", "column": "senior", "expr": "age >= 40 and not is_null(plan)"},
+        {"op": "derive", "column": "plan_len", "expr": "len(upper(plan))"},
+        {"op": "derive", "column": "ratio", "expr": "monthly_charges / max(tenure_months, 1)"},
+    ]);
+    let (harness, result) = run(&customers(), ops);
+    result.unwrap();
+    let out = output(&harness);
+    assert_eq!(names(&out)[1], "age");
+    assert_eq!(ints(&out, "age"), [Some(31), Some(1), Some(51), Some(18), Some(42)]);
+    let senior: Vec<Option<bool>> = out.column("senior").unwrap().bool().unwrap().iter().collect();
+    assert_eq!(senior, [Some(false), Some(false), Some(true), Some(false), Some(true)]);
+    assert_eq!(ints(&out, "plan_len"), [Some(5), Some(3), Some(3), None, Some(10)]);
+    assert_eq!(floats(&out, "ratio"), [Some(10.0), Some(20.0), Some(10.0), Some(40.0 / 9.0), Some(12.5)]);
+}
+
+#[test]
+fn a_filter_that_removes_every_row_fails() {
+    let (_, result) = run(&customers(), json!([{"op": "filter", "expr": "age > 200"}]));
+    assert_eq!(
+        error_text(&result.unwrap_err()),
+        "filter `age > 200` removed every row, in operation 1 (`filter`) of transform `features`\n\
+         5 rows came in; none satisfies the condition (a null condition counts as false)"
+    );
+}
+
+#[test]
+fn expression_errors_name_the_expression() {
+    let (_, result) = run(&customers(), json!([{"op": "derive", "column": "x", "expr": "salary * 2"}]));
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "column `salary` does not exist in `salary * 2`, in operation 1 (`derive`) of transform `features`"
+    );
+    let (_, result) = run(&customers(), json!([{"op": "filter", "expr": "age + 1"}]));
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "filter `age + 1` is not a condition, in operation 1 (`filter`) of transform `features`"
+    );
+}
+
+#[test]
+fn scale_minmax_maps_onto_zero_one() {
+    let ops = json!([{"op": "scale", "columns": ["tenure_months", "monthly_charges"], "method": "minmax"}]);
+    let (harness, result) = run(&customers(), ops);
+    result.unwrap();
+    let out = output(&harness);
+    assert_eq!(
+        floats(&out, "tenure_months"),
+        [Some(0.0), Some(1.0 / 9.0), Some(3.0 / 9.0), Some(1.0), Some(4.0 / 9.0)]
+    );
+    assert_eq!(floats(&out, "monthly_charges"), [Some(0.0), Some(0.25), Some(0.5), Some(0.75), Some(1.0)]);
+    assert_eq!(fitted(&harness)["ops"][0]["stats"]["tenure_months"], json!({"min": 0.0, "max": 9.0}));
+    let (_, result) = run(&customers(), json!([{"op": "scale", "columns": ["plan"], "method": "standard"}]));
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "cannot scale column `plan`: it holds str values, in operation 1 (`scale`) of transform `features`"
+    );
+}
