@@ -120,7 +120,10 @@ fn statuses(output: &Output) -> std::collections::BTreeMap<String, (String, Stri
         .map(|event| {
             (
                 event["step"].as_str().unwrap_or_default().to_string(),
-                (event["status"].as_str().unwrap_or_default().to_string(), event["reason"].as_str().unwrap_or_default().to_string()),
+                (
+                    event["status"].as_str().unwrap_or_default().to_string(),
+                    event["reason"].as_str().unwrap_or_default().to_string(),
+                ),
             )
         })
         .collect()
@@ -132,7 +135,15 @@ fn a_pipeline_runs_then_caches_then_explains_what_changed() {
     let first = project.mlopsc(&["run", "--log-format", "json"]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let steps = statuses(&first);
-    for id in ["ingest.customers", "validate.customers", "transform.features", "split.holdout", "train.churn", "evaluate.churn", "register.churn-classifier"] {
+    for id in [
+        "ingest.customers",
+        "validate.customers",
+        "transform.features",
+        "split.holdout",
+        "train.churn",
+        "evaluate.churn",
+        "register.churn-classifier",
+    ] {
         assert_eq!(steps.get(id).map(|(status, _)| status.as_str()), Some("succeeded"), "{id}: {}", stderr(&first));
         assert_eq!(steps[id].1, "first run");
     }

@@ -67,7 +67,13 @@ pub fn compile_with_params(
         };
         let parsed = match &param.value.value {
             ast::Value::Int(_) => text.trim().parse().map(ast::Value::Int).map_err(|_| "an integer"),
-            ast::Value::Float(_) => text.trim().parse::<f64>().ok().filter(|number| number.is_finite()).map(ast::Value::Float).ok_or("a number"),
+            ast::Value::Float(_) => text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|number| number.is_finite())
+                .map(ast::Value::Float)
+                .ok_or("a number"),
             ast::Value::Bool(_) => match text.trim() {
                 "true" | "#true" => Ok(ast::Value::Bool(true)),
                 "false" | "#false" => Ok(ast::Value::Bool(false)),

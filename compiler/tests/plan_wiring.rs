@@ -145,10 +145,18 @@ fn a_step_output_without_schema_warns_but_keeps_every_reader_wired() {
     assert_eq!(inputs("split.holdout"), ["data = transform.t.table"]);
     assert_eq!(
         inputs("train.m"),
-        ["data = split.holdout.train", "valid = split.holdout.valid", "tuned = tune.m.best", "fitted.t = transform.t.fitted"]
+        [
+            "data = split.holdout.train",
+            "valid = split.holdout.valid",
+            "tuned = tune.m.best",
+            "fitted.t = transform.t.fitted"
+        ]
     );
     assert_eq!(inputs("tune.m"), ["data = split.holdout.train", "valid = split.holdout.valid"]);
-    assert_eq!(inputs("evaluate.m"), ["model = train.m.model", "preprocess = train.m.preprocess", "data = split.holdout.test"]);
+    assert_eq!(
+        inputs("evaluate.m"),
+        ["model = train.m.model", "preprocess = train.m.preprocess", "data = split.holdout.test"]
+    );
     assert_eq!(inputs("monitor.m-drift"), ["reference = step.s.table"]);
 
     // The task is known without the columns; the features are not, so they are left out.

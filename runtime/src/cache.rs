@@ -26,7 +26,12 @@ pub fn cache_key(fingerprint: &str, hashes: &BTreeMap<String, String>) -> String
 }
 
 /// Why a step must run, compared with its last successful run.
-pub fn explain(fingerprint: &str, params_json: &str, hashes: &BTreeMap<String, String>, past: Option<&PastStep>) -> String {
+pub fn explain(
+    fingerprint: &str,
+    params_json: &str,
+    hashes: &BTreeMap<String, String>,
+    past: Option<&PastStep>,
+) -> String {
     let Some(past) = past else { return "first run".to_string() };
     let mut reasons = Vec::new();
     if past.fingerprint != fingerprint {

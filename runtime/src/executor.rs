@@ -190,9 +190,10 @@ pub fn run(
         if selected.contains(&step.id) || !step.batch || not_run_reason(step).is_some() {
             continue;
         }
-        let needed = plan.steps.iter().any(|other| {
-            selected.contains(&other.id) && other.inputs.iter().any(|input| input.from.step == step.id)
-        });
+        let needed = plan
+            .steps
+            .iter()
+            .any(|other| selected.contains(&other.id) && other.inputs.iter().any(|input| input.from.step == step.id));
         if !needed {
             continue;
         }
@@ -263,7 +264,8 @@ pub fn run(
                         continue;
                     }
                     let ready = step.depends_on.iter().all(|dependency| {
-                        !selected.contains(dependency) || (done.contains(dependency) && !failed.contains_key(dependency))
+                        !selected.contains(dependency)
+                            || (done.contains(dependency) && !failed.contains_key(dependency))
                     });
                     if !ready {
                         continue;
@@ -467,11 +469,8 @@ pub fn execute_step(
             },
         },
         "step" => {
-            let code: Vec<String> = step
-                .params
-                .get("code")
-                .and_then(|code| serde_json::from_value(code.clone()).ok())
-                .unwrap_or_default();
+            let code: Vec<String> =
+                step.params.get("code").and_then(|code| serde_json::from_value(code.clone()).ok()).unwrap_or_default();
             for path in code {
                 let full = request.project_dir.join(&path);
                 match crate::store::hash_file(&full) {
@@ -490,11 +489,8 @@ pub fn execute_step(
             }
         }
         "evaluate" => {
-            let compare: Vec<serde_json::Value> = step
-                .params
-                .get("compare_to")
-                .and_then(|value| value.as_array().cloned())
-                .unwrap_or_default();
+            let compare: Vec<serde_json::Value> =
+                step.params.get("compare_to").and_then(|value| value.as_array().cloned()).unwrap_or_default();
             for (index, entry) in compare.iter().enumerate() {
                 let model = entry.get("model").and_then(|value| value.as_str()).unwrap_or_default();
                 let alias = entry.get("alias").and_then(|value| value.as_str()).unwrap_or("latest");
@@ -542,7 +538,18 @@ pub fn execute_step(
                 notes: Vec::new(),
                 error: None,
             };
-            record(store, step, request, &params_json, &key, &hashes, &summary, &past.outputs, Some(past.id), &data_files)?;
+            record(
+                store,
+                step,
+                request,
+                &params_json,
+                &key,
+                &hashes,
+                &summary,
+                &past.outputs,
+                Some(past.id),
+                &data_files,
+            )?;
             return Ok(Executed { summary, outputs: past.outputs });
         }
     }
@@ -559,7 +566,9 @@ pub fn execute_step(
     let output_paths: BTreeMap<String, PathBuf> = step
         .outputs
         .iter()
-        .map(|output| (output.name.clone(), scratch.path().join(format!("{}.{}", output.name, extension(&output.kind)))))
+        .map(|output| {
+            (output.name.clone(), scratch.path().join(format!("{}.{}", output.name, extension(&output.kind))))
+        })
         .collect();
     let started = Instant::now();
     let step_id = step.id.clone();
@@ -622,7 +631,10 @@ pub fn execute_step(
             return Ok(Executed { summary, outputs: BTreeMap::new() });
         }
         let object = store.put(path)?;
-        outputs.insert(output.name.clone(), OutputRecord { kind: output.kind.clone(), hash: object.hash, bytes: object.bytes });
+        outputs.insert(
+            output.name.clone(),
+            OutputRecord { kind: output.kind.clone(), hash: object.hash, bytes: object.bytes },
+        );
     }
     notes.extend(result.notes.iter().cloned());
     let summary = StepSummary {
@@ -735,8 +747,11 @@ fn register_step(
     let model_hash = object("model").ok_or_else(|| StepError::Internal(format!("`{}` has no model input", step.id)))?;
     let metrics = match object("evaluation") {
         Some(hash) => {
-            let text = std::fs::read_to_string(store.object_path(hash))
-                .map_err(|source| StepError::Io { action: "read", path: store.object_path(hash), source })?;
+            let text = std::fs::read_to_string(store.object_path(hash)).map_err(|source| StepError::Io {
+                action: "read",
+                path: store.object_path(hash),
+                source,
+            })?;
             serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
                 .and_then(|report| report.get("metrics").cloned())

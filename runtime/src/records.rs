@@ -162,7 +162,10 @@ pub fn record_step(store: &Store, connection: &mut Connection, record: &StepRunR
     let id = transaction.last_insert_rowid();
     for (name, hash) in &record.inputs {
         transaction
-            .execute("INSERT INTO step_inputs (step_run_id, name, object_hash) VALUES (?1, ?2, ?3)", params![id, name, hash])
+            .execute(
+                "INSERT INTO step_inputs (step_run_id, name, object_hash) VALUES (?1, ?2, ?3)",
+                params![id, name, hash],
+            )
             .map_err(db)?;
     }
     for (name, output) in &record.outputs {
@@ -222,25 +225,36 @@ pub struct PastStep {
 
 fn load_past(store: &Store, connection: &Connection, id: i64) -> Result<PastStep, StoreError> {
     let db = |source| store.db_error(source);
-    let (run_id, step_id, fingerprint, cache_key, params_json, rows): (i64, String, String, String, String, Option<i64>) =
-        connection
-            .query_row(
-                "SELECT run_id, step_id, fingerprint, cache_key, params_json, rows FROM step_runs WHERE id = ?1",
-                params![id],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)),
-            )
-            .map_err(db)?;
-    let mut statement = connection.prepare("SELECT name, object_hash FROM step_inputs WHERE step_run_id = ?1").map_err(db)?;
+    let (run_id, step_id, fingerprint, cache_key, params_json, rows): (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        Option<i64>,
+    ) = connection
+        .query_row(
+            "SELECT run_id, step_id, fingerprint, cache_key, params_json, rows FROM step_runs WHERE id = ?1",
+            params![id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)),
+        )
+        .map_err(db)?;
+    let mut statement =
+        connection.prepare("SELECT name, object_hash FROM step_inputs WHERE step_run_id = ?1").map_err(db)?;
     let inputs = statement
         .query_map(params![id], |row| Ok((row.get(0)?, row.get(1)?)))
         .map_err(db)?
         .collect::<Result<BTreeMap<String, String>, _>>()
         .map_err(db)?;
-    let mut statement =
-        connection.prepare("SELECT name, kind, object_hash, bytes FROM step_outputs WHERE step_run_id = ?1").map_err(db)?;
+    let mut statement = connection
+        .prepare("SELECT name, kind, object_hash, bytes FROM step_outputs WHERE step_run_id = ?1")
+        .map_err(db)?;
     let outputs = statement
         .query_map(params![id], |row| {
-            Ok((row.get::<_, String>(0)?, OutputRecord { kind: row.get(1)?, hash: row.get(2)?, bytes: row.get::<_, i64>(3)? as u64 }))
+            Ok((
+                row.get::<_, String>(0)?,
+                OutputRecord { kind: row.get(1)?, hash: row.get(2)?, bytes: row.get::<_, i64>(3)? as u64 },
+            ))
         })
         .map_err(db)?
         .collect::<Result<BTreeMap<_, _>, _>>()
@@ -320,7 +334,12 @@ pub fn last_success(store: &Store, connection: &Connection, step_id: &str) -> Re
 }
 
 /// The step run of `step_id` in run `run_id`, if it succeeded (or was cached).
-pub fn step_in_run(store: &Store, connection: &Connection, run_id: i64, step_id: &str) -> Result<Option<PastStep>, StoreError> {
+pub fn step_in_run(
+    store: &Store,
+    connection: &Connection,
+    run_id: i64,
+    step_id: &str,
+) -> Result<Option<PastStep>, StoreError> {
     let id: Option<i64> = connection
         .query_row(
             "SELECT id FROM step_runs WHERE run_id = ?1 AND step_id = ?2 AND status IN ('succeeded', 'cached')

@@ -116,13 +116,15 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Outcome> {
                 crate::output::stderr_line(&format!("error: {error}"));
                 Outcome::UsageError
             })?;
-            serde_json::from_str::<Plan>(&text).map_err(|error| fail(&format!("run {run_id}'s recorded plan: {error}")))?
+            serde_json::from_str::<Plan>(&text)
+                .map_err(|error| fail(&format!("run {run_id}'s recorded plan: {error}")))?
         }
         None => compile_spec(&args.spec, &args.set)?,
     };
     let store_dir = location::store_dir(&plan, &project_dir, args.store.as_deref())?;
     let store = location::open(&store_dir)?;
-    let jobs = args.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |count| count.get()), usize::from);
+    let jobs =
+        args.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |count| count.get()), usize::from);
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let cancel = cancellation();
     let printer = Printer::new(args.log_format, args.quiet, std::io::stderr().is_terminal());
@@ -145,7 +147,9 @@ pub(crate) fn run(args: RunArgs) -> Result<(), Outcome> {
         Ok(Some(line)) if !args.quiet => crate::output::stderr_line(&line),
         Ok(_) => {}
         // The run itself is recorded in the store; a mirror failure must not hide that.
-        Err(message) => crate::output::stderr_line(&format!("warning: run {} was not mirrored: {message}", summary.run_id)),
+        Err(message) => {
+            crate::output::stderr_line(&format!("warning: run {} was not mirrored: {message}", summary.run_id))
+        }
     }
     match summary.status {
         "succeeded" => Ok(()),
@@ -297,7 +301,9 @@ impl Printer {
             return;
         }
         let mut parts = vec![format!("{} ran", count(Status::Succeeded)), format!("{} cached", count(Status::Cached))];
-        for (status, word) in [(Status::Failed, "failed"), (Status::Skipped, "skipped"), (Status::Cancelled, "cancelled")] {
+        for (status, word) in
+            [(Status::Failed, "failed"), (Status::Skipped, "skipped"), (Status::Cancelled, "cancelled")]
+        {
             if count(status) > 0 {
                 parts.push(format!("{} {word}", count(status)));
             }

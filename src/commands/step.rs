@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use mlops_compiler::plan::{Plan, PLAN_VERSION};
-use mlops_runtime::executor::{self, StepRequest, Status};
+use mlops_runtime::executor::{self, Status, StepRequest};
 use mlops_runtime::records::{self, NewRun, OutputRecord};
 
 use super::location;
@@ -56,8 +56,9 @@ fn error(message: String, outcome: Outcome) -> Outcome {
 pub(crate) fn run(command: StepCommand) -> Result<(), Outcome> {
     let StepCommand::Run { step: step_id, plan: plan_path, store, project_dir, inputs, outputs, force, log_format } =
         command;
-    let text = std::fs::read_to_string(&plan_path)
-        .map_err(|source| error(format!("cannot read plan `{}`: {source}", plan_path.display()), Outcome::UsageError))?;
+    let text = std::fs::read_to_string(&plan_path).map_err(|source| {
+        error(format!("cannot read plan `{}`: {source}", plan_path.display()), Outcome::UsageError)
+    })?;
     let version = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
         .and_then(|value| value.get("plan_version").and_then(|version| version.as_u64()));
@@ -71,8 +72,9 @@ pub(crate) fn run(command: StepCommand) -> Result<(), Outcome> {
             Outcome::UsageError,
         ));
     }
-    let plan: Plan = serde_json::from_str(&text)
-        .map_err(|source| error(format!("`{}` is not a valid plan: {source}", plan_path.display()), Outcome::UsageError))?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|source| {
+        error(format!("`{}` is not a valid plan: {source}", plan_path.display()), Outcome::UsageError)
+    })?;
     let step = plan.step(&step_id).ok_or_else(|| {
         let ids: Vec<&str> = plan.steps.iter().map(|step| step.id.as_str()).collect();
         error(format!("the plan has no step `{step_id}`; its steps are {}", ids.join(", ")), Outcome::UsageError)
@@ -164,7 +166,8 @@ pub(crate) fn run(command: StepCommand) -> Result<(), Outcome> {
         Status::Cancelled => "cancelled",
         _ => "failed",
     };
-    records::finish_run(&store, &connection, run_id, status).map_err(|source| error(source.to_string(), Outcome::UserError))?;
+    records::finish_run(&store, &connection, run_id, status)
+        .map_err(|source| error(source.to_string(), Outcome::UserError))?;
     match executed.summary.status {
         Status::Succeeded | Status::Cached => {}
         Status::Cancelled => return Err(Outcome::Interrupted),
@@ -174,11 +177,13 @@ pub(crate) fn run(command: StepCommand) -> Result<(), Outcome> {
         let object = &executed.outputs[&name];
         let target = PathBuf::from(&path);
         if let Some(parent) = target.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|source| error(format!("cannot create `{}`: {source}", parent.display()), Outcome::UserError))?;
+            std::fs::create_dir_all(parent).map_err(|source| {
+                error(format!("cannot create `{}`: {source}", parent.display()), Outcome::UserError)
+            })?;
         }
-        std::fs::copy(store.object_path(&object.hash), &target)
-            .map_err(|source| error(format!("cannot write output `{name}` to `{path}`: {source}"), Outcome::UserError))?;
+        std::fs::copy(store.object_path(&object.hash), &target).map_err(|source| {
+            error(format!("cannot write output `{name}` to `{path}`: {source}"), Outcome::UserError)
+        })?;
     }
     Ok(())
 }

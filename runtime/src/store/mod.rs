@@ -97,9 +97,7 @@ impl Store {
         if version < SCHEMA_VERSION {
             // BEGIN IMMEDIATE: two processes opening a new store at once create it once.
             connection
-                .execute_batch(&format!(
-                    "BEGIN IMMEDIATE; {SCHEMA}\nPRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-                ))
+                .execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA}\nPRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"))
                 .or_else(|error| {
                     let _ = connection.execute_batch("ROLLBACK");
                     let now: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap_or(0);
@@ -153,10 +151,11 @@ impl Store {
     /// A fresh folder under `tmp/` for outputs being written; removed when dropped.
     pub fn scratch(&self) -> Result<tempfile::TempDir, StoreError> {
         let tmp = self.root.join("tmp");
-        tempfile::Builder::new()
-            .prefix("step-")
-            .tempdir_in(&tmp)
-            .map_err(|source| StoreError::Io { action: "create a folder in", path: tmp, source })
+        tempfile::Builder::new().prefix("step-").tempdir_in(&tmp).map_err(|source| StoreError::Io {
+            action: "create a folder in",
+            path: tmp,
+            source,
+        })
     }
 
     /// Moves a finished file into the store under its hash and returns the reference. The file
@@ -170,10 +169,16 @@ impl Store {
         }
         let parent = target.parent().unwrap_or(&self.root).to_path_buf();
         std::fs::create_dir_all(&parent).map_err(|source| StoreError::Io { action: "create", path: parent, source })?;
-        File::open(path)
-            .and_then(|file| file.sync_all())
-            .map_err(|source| StoreError::Io { action: "sync", path: path.to_path_buf(), source })?;
-        std::fs::rename(path, &target).map_err(|source| StoreError::Io { action: "move into the store", path: target.clone(), source })?;
+        File::open(path).and_then(|file| file.sync_all()).map_err(|source| StoreError::Io {
+            action: "sync",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        std::fs::rename(path, &target).map_err(|source| StoreError::Io {
+            action: "move into the store",
+            path: target.clone(),
+            source,
+        })?;
         Ok(ObjectRef { hash, bytes })
     }
 
@@ -181,7 +186,11 @@ impl Store {
     pub fn put_copy(&self, path: &Path) -> Result<ObjectRef, StoreError> {
         let scratch = self.scratch()?;
         let copy = scratch.path().join("copy");
-        std::fs::copy(path, &copy).map_err(|source| StoreError::Io { action: "copy", path: path.to_path_buf(), source })?;
+        std::fs::copy(path, &copy).map_err(|source| StoreError::Io {
+            action: "copy",
+            path: path.to_path_buf(),
+            source,
+        })?;
         self.put(&copy)
     }
 }
@@ -233,7 +242,10 @@ mod tests {
         let store = Store::open(&root).expect("second open");
         let connection = store.connect().expect("connect");
         connection
-            .execute("INSERT INTO audit (at, actor, action, subject, detail_json) VALUES ('t', 'a', 'x', 's', '{}')", [])
+            .execute(
+                "INSERT INTO audit (at, actor, action, subject, detail_json) VALUES ('t', 'a', 'x', 's', '{}')",
+                [],
+            )
             .expect("insert");
         assert!(connection.execute("DELETE FROM audit", []).is_err());
         assert!(connection.execute("UPDATE audit SET actor = 'b'", []).is_err());

@@ -114,12 +114,16 @@ fn resolve_env(ctx: &StepContext, env: &BTreeMap<String, Json>) -> Result<Vec<(S
         match (reference, value) {
             (Some((what, Json::String(name))), _) => match std::env::var(name) {
                 Ok(text) => resolved.push((variable.clone(), text)),
-                Err(_) => missing.push(format!("{what} `{name}` (for `{variable}`): provide it with `export {name}=…`")),
+                Err(_) => {
+                    missing.push(format!("{what} `{name}` (for `{variable}`): provide it with `export {name}=…`"))
+                }
             },
             (_, Json::String(text)) => resolved.push((variable.clone(), text.clone())),
             (None, Json::Number(_) | Json::Bool(_)) => resolved.push((variable.clone(), value.to_string())),
             _ => {
-                return Err(StepError::Internal(format!("`env` value of `{variable}` has an unexpected shape: {value}")));
+                return Err(StepError::Internal(format!(
+                    "`env` value of `{variable}` has an unexpected shape: {value}"
+                )));
             }
         }
     }
@@ -162,7 +166,9 @@ fn substitute(
                 rest = &candidate[length + 1..];
             }
             Some((_, group, name, None)) => {
-                return Err(StepError::Internal(format!("the command names `{{{group}.{name}}}`, which the step does not declare")));
+                return Err(StepError::Internal(format!(
+                    "the command names `{{{group}.{name}}}`, which the step does not declare"
+                )));
             }
             None => {
                 result.push('{');
@@ -214,7 +220,11 @@ impl WorkDir {
         let name = ctx.step_id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
         let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
         let path = parent.join(format!(".mlopsc-{name}-{}-{unique}", std::process::id()));
-        std::fs::create_dir_all(&path).map_err(|source| StepError::Io { action: "write", path: path.clone(), source })?;
+        std::fs::create_dir_all(&path).map_err(|source| StepError::Io {
+            action: "write",
+            path: path.clone(),
+            source,
+        })?;
         Ok(WorkDir { path })
     }
 }

@@ -72,8 +72,11 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
         return Err(StepError::data(format!("{SCORED_TABLE} has no rows")));
     }
     let model_path = ctx.input("model")?;
-    let model_bytes =
-        std::fs::read(model_path).map_err(|source| StepError::Io { action: "read", path: model_path.to_path_buf(), source })?;
+    let model_bytes = std::fs::read(model_path).map_err(|source| StepError::Io {
+        action: "read",
+        path: model_path.to_path_buf(),
+        source,
+    })?;
     let model: Json = serde_json::from_slice(&model_bytes)
         .map_err(|error| StepError::Internal(format!("the model `{}` is not JSON: {error}", model_path.display())))?;
 
@@ -116,7 +119,8 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     }
 
     let mut failures = Vec::new();
-    let gate_reports: Vec<Json> = gates.iter().map(|gate| check_gate(gate, values[&gate.metric], &mut failures)).collect();
+    let gate_reports: Vec<Json> =
+        gates.iter().map(|gate| check_gate(gate, values[&gate.metric], &mut failures)).collect();
     let mut notes = Vec::new();
     let mut compare_reports = Vec::new();
     for (index, compare) in compare_to.iter().enumerate() {
@@ -213,8 +217,11 @@ fn check_champion(
 
 /// The champion's value of `metric` in its evaluation report.
 fn champion_value(path: &Path, metric: &str) -> Result<Option<f64>, StepError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| StepError::Io { action: "read", path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| StepError::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    })?;
     let report: Json = serde_json::from_str(&text).map_err(|error| {
         StepError::Internal(format!("the champion's evaluation report `{}` is not JSON: {error}", path.display()))
     })?;

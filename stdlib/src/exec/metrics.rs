@@ -359,10 +359,8 @@ mod tests {
     fn multiclass_scores_are_macro_averages() {
         // Rows: true 0 → 0, true 0 → 1, true 1 → 1, true 2 → 1.
         let labels = [0.0, 0.0, 1.0, 2.0];
-        let predictions = Predictions {
-            values: vec![0.7, 0.2, 0.1, 0.3, 0.6, 0.1, 0.2, 0.5, 0.3, 0.1, 0.5, 0.4],
-            width: 3,
-        };
+        let predictions =
+            Predictions { values: vec![0.7, 0.2, 0.1, 0.3, 0.6, 0.1, 0.2, 0.5, 0.3, 0.1, 0.5, 0.4], width: 3 };
         let metric = |name| compute(name, Task::Multiclass, &labels, &predictions).unwrap();
         close(metric("accuracy"), 0.5);
         // Precision per class: 1/1, 1/3, 0 (never predicted); recall: 1/2, 1/1, 0/1.

@@ -69,23 +69,28 @@ impl StepContext<'_> {
     /// The input file called `name`, or an internal error naming the step (the plan and the
     /// runtime guarantee every declared input is present).
     pub fn input(&self, name: &str) -> Result<&Path, StepError> {
-        self.inputs.get(name).map(PathBuf::as_path).ok_or_else(|| {
-            StepError::Internal(format!("step `{}` was given no input `{name}`", self.step_id))
-        })
+        self.inputs
+            .get(name)
+            .map(PathBuf::as_path)
+            .ok_or_else(|| StepError::Internal(format!("step `{}` was given no input `{name}`", self.step_id)))
     }
 
     /// The output path called `name`.
     pub fn output(&self, name: &str) -> Result<&Path, StepError> {
-        self.outputs.get(name).map(PathBuf::as_path).ok_or_else(|| {
-            StepError::Internal(format!("step `{}` was given no output path `{name}`", self.step_id))
-        })
+        self.outputs
+            .get(name)
+            .map(PathBuf::as_path)
+            .ok_or_else(|| StepError::Internal(format!("step `{}` was given no output path `{name}`", self.step_id)))
     }
 
     /// A parameter deserialized into `T`; a mismatch is our bug (the checker validated it).
     pub fn param<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<T, StepError> {
         let value = self.params.get(name).cloned().unwrap_or(Json::Null);
         serde_json::from_value(value).map_err(|error| {
-            StepError::Internal(format!("parameter `{name}` of step `{}` has an unexpected shape: {error}", self.step_id))
+            StepError::Internal(format!(
+                "parameter `{name}` of step `{}` has an unexpected shape: {error}",
+                self.step_id
+            ))
         })
     }
 

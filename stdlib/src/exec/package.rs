@@ -64,7 +64,11 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
         .map_err(|error| StepError::Internal(format!("cannot serialize the bundle: {error}")))?;
     bytes.push(b'\n');
     let path = ctx.output("bundle")?;
-    std::fs::write(path, &bytes).map_err(|source| StepError::Io { action: "write", path: path.to_path_buf(), source })?;
+    std::fs::write(path, &bytes).map_err(|source| StepError::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    })?;
     (ctx.log)(&format!("packaged {name} version {version_text} ({format}, {} bytes)", bytes.len()));
     Ok(StepResult::default())
 }
@@ -75,7 +79,8 @@ fn step_name(step_id: &str) -> String {
 }
 
 fn read_json(path: &std::path::Path, what: &str) -> Result<Json, StepError> {
-    let bytes = std::fs::read(path).map_err(|source| StepError::Io { action: "read", path: path.to_path_buf(), source })?;
+    let bytes =
+        std::fs::read(path).map_err(|source| StepError::Io { action: "read", path: path.to_path_buf(), source })?;
     serde_json::from_slice(&bytes)
         .map_err(|error| StepError::Internal(format!("{what} `{}` is not JSON: {error}", path.display())))
 }

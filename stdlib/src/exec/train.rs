@@ -121,10 +121,14 @@ impl TrainingData {
 
 /// The tuned values in a `tune` step's `best` output.
 fn tuned_params(path: &Path) -> Result<Map<String, Json>, StepError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| StepError::Io { action: "read", path: path.to_path_buf(), source })?;
-    let best: Json = serde_json::from_str(&text)
-        .map_err(|error| StepError::Internal(format!("the tuned parameters `{}` are not JSON: {error}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|source| StepError::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let best: Json = serde_json::from_str(&text).map_err(|error| {
+        StepError::Internal(format!("the tuned parameters `{}` are not JSON: {error}", path.display()))
+    })?;
     match best.get("params") {
         Some(Json::Object(params)) => Ok(params.clone()),
         _ => Err(StepError::Internal(format!("the tuned parameters `{}` have no `params` object", path.display()))),
@@ -171,8 +175,11 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
 
     let preprocess = Preprocess::build(ctx, &spec, &params, &data, fit.best_iteration)?;
     let model_path = ctx.output("model")?;
-    std::fs::write(model_path, model.as_bytes())
-        .map_err(|source| StepError::Io { action: "write", path: model_path.to_path_buf(), source })?;
+    std::fs::write(model_path, model.as_bytes()).map_err(|source| StepError::Io {
+        action: "write",
+        path: model_path.to_path_buf(),
+        source,
+    })?;
     if let Some(path) = ctx.outputs.get("preprocess") {
         table::write_json(&preprocess, path)?;
     }

@@ -72,9 +72,9 @@ impl Study<'_, '_> {
             keep_best_model: false,
         };
         let fit = boosting.fit(train, Some(valid))?;
-        let predictions = fit
-            .validation_predictions
-            .ok_or_else(|| StepError::Internal("a trial with validation data has no validation predictions".to_string()))?;
+        let predictions = fit.validation_predictions.ok_or_else(|| {
+            StepError::Internal("a trial with validation data has no validation predictions".to_string())
+        })?;
         let value = metrics::compute(self.metric, self.spec.task, &valid.labels, &predictions)?;
         Ok((value, fit.best_iteration))
     }
@@ -86,9 +86,9 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     let trials: usize = ctx.param::<Option<usize>>("trials")?.unwrap_or(20).max(1);
     let sampler: String = ctx.param::<Option<String>>("sampler")?.unwrap_or_else(|| "tpe".to_string());
     let metric: String = ctx.param("metric")?;
-    let goal: String = ctx.param::<Option<String>>("goal")?.unwrap_or_else(|| {
-        if metrics::higher_is_better(&metric) { "maximize" } else { "minimize" }.to_string()
-    });
+    let goal: String = ctx
+        .param::<Option<String>>("goal")?
+        .unwrap_or_else(|| if metrics::higher_is_better(&metric) { "maximize" } else { "minimize" }.to_string());
     let parallel: usize = ctx.param::<Option<usize>>("parallel")?.unwrap_or(1).clamp(1, trials);
     let seed: u64 = ctx.param::<Option<u64>>("seed")?.unwrap_or(0);
     let space_json: Map<String, Json> = ctx.param::<Option<Map<String, Json>>>("space")?.unwrap_or_default();
@@ -112,11 +112,20 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     }
 
     let maximize = goal == "maximize";
-    let loss = |value: f64| if value.is_nan() { f64::INFINITY } else if maximize { -value } else { value };
+    let loss = |value: f64| {
+        if value.is_nan() {
+            f64::INFINITY
+        } else if maximize {
+            -value
+        } else {
+            value
+        }
+    };
     let mut finished: Vec<Trial> = Vec::with_capacity(trials);
     while finished.len() < trials {
         ctx.check_cancelled()?;
-        let history: Vec<(Vec<f64>, f64)> = finished.iter().map(|trial| (trial.point.clone(), loss(trial.value))).collect();
+        let history: Vec<(Vec<f64>, f64)> =
+            finished.iter().map(|trial| (trial.point.clone(), loss(trial.value))).collect();
         let batch: Vec<(usize, Vec<f64>)> = (finished.len()..trials.min(finished.len() + parallel))
             .map(|number| {
                 let mut stream = Stream::new(seed, number as u64);

@@ -21,7 +21,10 @@ pub(super) fn conform(written: DataFrame, columns: &[SchemaColumn], output: &str
             details.push(format!("missing: {}", quoted_list(&missing)));
         }
         if !extra.is_empty() {
-            details.push(format!("not declared: {} (declare them in the output's `schema`, or leave them out)", quoted_list(&extra)));
+            details.push(format!(
+                "not declared: {} (declare them in the output's `schema`, or leave them out)",
+                quoted_list(&extra)
+            ));
         }
         return Err(StepError::Data {
             message: format!("the table the command wrote for output `{output}` does not have the declared columns"),
@@ -31,11 +34,16 @@ pub(super) fn conform(written: DataFrame, columns: &[SchemaColumn], output: &str
     let mut converted = Vec::with_capacity(columns.len());
     for column in columns {
         let ty = ColumnType::parse(&column.ty).ok_or_else(|| {
-            StepError::Internal(format!("output `{output}` declares column `{}` of unknown type `{}`", column.name, column.ty))
+            StepError::Internal(format!(
+                "output `{output}` declares column `{}` of unknown type `{}`",
+                column.name, column.ty
+            ))
         })?;
         let series = written
             .column(&column.name)
-            .map_err(|error| StepError::polars(format!("cannot read column `{}` of output `{output}`", column.name), error))?
+            .map_err(|error| {
+                StepError::polars(format!("cannot read column `{}` of output `{output}`", column.name), error)
+            })?
             .as_materialized_series()
             .clone();
         let series = convert(&series, ty).map_err(|error| match error {
@@ -73,10 +81,10 @@ pub(super) fn conform(written: DataFrame, columns: &[SchemaColumn], output: &str
 }
 
 fn check_levels(series: &Series, levels: &[String], column: &str, output: &str) -> Result<(), StepError> {
-    let text = series
-        .str()
-        .map_err(|error| StepError::polars(format!("cannot read category column `{column}`"), error))?;
-    let mut unknown: Vec<&str> = text.iter().flatten().filter(|value| !levels.iter().any(|level| level == value)).collect();
+    let text =
+        series.str().map_err(|error| StepError::polars(format!("cannot read category column `{column}`"), error))?;
+    let mut unknown: Vec<&str> =
+        text.iter().flatten().filter(|value| !levels.iter().any(|level| level == value)).collect();
     if unknown.is_empty() {
         return Ok(());
     }
@@ -86,9 +94,6 @@ fn check_levels(series: &Series, levels: &[String], column: &str, output: &str) 
     unknown.truncate(5);
     Err(StepError::Data {
         message: format!("column `{column}` of output `{output}` has {count} value(s) outside its levels"),
-        details: vec![
-            format!("found {}", quoted_list(&unknown)),
-            format!("levels: {}", quoted_list(levels)),
-        ],
+        details: vec![format!("found {}", quoted_list(&unknown)), format!("levels: {}", quoted_list(levels))],
     })
 }

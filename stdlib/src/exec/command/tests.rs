@@ -43,7 +43,8 @@ fn placeholders_tables_and_logs() {
         assert!(logged.iter().any(|logged| logged == line), "{line} in {logged:?}");
     }
     assert!(logged[0].starts_with("$ cp /"), "the command line is logged with absolute paths: {logged:?}");
-    let leftovers: Vec<_> = std::fs::read_dir(harness.path("out")).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    let leftovers: Vec<_> =
+        std::fs::read_dir(harness.path("out")).unwrap().map(|entry| entry.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 2, "the temporary folder is gone: {leftovers:?}");
 }
 

@@ -46,10 +46,7 @@ fn column_schema(column: &SchemaColumn) -> Json {
         _ => ("string", None),
     };
     let mut schema = Map::new();
-    schema.insert(
-        "type".to_string(),
-        if column.nullable { json!([json_type, "null"]) } else { json!(json_type) },
-    );
+    schema.insert("type".to_string(), if column.nullable { json!([json_type, "null"]) } else { json!(json_type) });
     if let Some(format) = format {
         schema.insert("format".to_string(), json!(format));
     }

@@ -68,7 +68,10 @@ fn bundle_holds_model_schema_and_openapi() {
     assert_eq!(predict["requestBody"]["content"]["application/json"]["schema"]["oneOf"][1]["type"], "array");
     assert!(openapi["paths"]["/health"]["get"]["responses"]["200"].is_object());
     assert_eq!(openapi["components"]["schemas"]["Row"]["required"], row["required"]);
-    assert_eq!(openapi["components"]["schemas"]["Prediction"]["properties"]["prediction"]["enum"], json!([false, true]));
+    assert_eq!(
+        openapi["components"]["schemas"]["Prediction"]["properties"]["prediction"]["enum"],
+        json!([false, true])
+    );
 }
 
 #[test]

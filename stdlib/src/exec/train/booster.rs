@@ -197,13 +197,12 @@ impl Boosting<'_> {
             let (Some(patience), Some(valid)) = (patience, valid) else { continue };
             let predictions = predict(&booster, &valid.matrix, &self.params.objective, self.classes)?;
             let score = metrics::compute(stopping_metric, self.task, &valid.labels, &predictions)?;
-            match &best {
-                Some((best_round, best_score, _)) if !(score < *best_score) => {
-                    if round - best_round >= patience {
-                        break;
-                    }
-                }
-                _ => best = Some((round, score, predictions)),
+            // Only a strict improvement counts (every stopping metric shrinks as it improves).
+            let improved = best.as_ref().is_none_or(|(_, best_score, _)| score < *best_score);
+            if improved {
+                best = Some((round, score, predictions));
+            } else if best.as_ref().is_some_and(|(best_round, _, _)| round - best_round >= patience) {
+                break;
             }
         }
         if let Some((best_round, score, predictions)) = best {
@@ -236,12 +235,19 @@ impl Boosting<'_> {
 
 /// The model's predictions as [`Predictions`]: probabilities for classifiers (of class 1 for
 /// binary objectives, per class for multiclass ones), values for regression.
-pub(crate) fn predict(booster: &Booster, matrix: &DMatrix, objective: &str, classes: usize) -> Result<Predictions, StepError> {
+pub(crate) fn predict(
+    booster: &Booster,
+    matrix: &DMatrix,
+    objective: &str,
+    classes: usize,
+) -> Result<Predictions, StepError> {
     let sigmoid = |margin: f64| 1.0 / (1.0 + (-margin).exp());
     let values: Vec<f64> = match objective {
         // `logitraw` predicts margins; `softmax` predicts class indices, so both are read as
         // margins and turned into probabilities here.
-        "binary:logitraw" => booster.predict(matrix).map_err(xgboost_error)?.iter().map(|&m| sigmoid(f64::from(m))).collect(),
+        "binary:logitraw" => {
+            booster.predict(matrix).map_err(xgboost_error)?.iter().map(|&m| sigmoid(f64::from(m))).collect()
+        }
         "multi:softmax" => {
             let margins = booster.predict_margin(matrix).map_err(xgboost_error)?;
             margins.chunks(classes.max(1)).flat_map(softmax).collect()

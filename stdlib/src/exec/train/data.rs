@@ -199,11 +199,9 @@ impl Classes {
     }
 
     fn encode_values(&self, values: &LabelValues, label: &str, table_name: &str) -> Result<Vec<f32>, StepError> {
-        let unknown = |value: String| {
-            StepError::Data {
-                message: format!("label `{label}` has the value {value} in {table_name}, which is not one of its classes"),
-                details: vec![format!("the classes are {}", json_list(&self.values))],
-            }
+        let unknown = |value: String| StepError::Data {
+            message: format!("label `{label}` has the value {value} in {table_name}, which is not one of its classes"),
+            details: vec![format!("the classes are {}", json_list(&self.values))],
         };
         match (self.task, values) {
             (Task::Regression, LabelValues::Float(floats)) => Ok(floats.iter().map(|&value| value as f32).collect()),

@@ -168,8 +168,11 @@ fn fitted_transforms(ctx: &StepContext) -> Result<Vec<FittedTransform>, StepErro
     let mut transforms = Vec::new();
     for (name, ops) in names_and_ops {
         let Some(path) = ctx.inputs.get(&format!("fitted.{name}")) else { continue };
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| StepError::Io { action: "read", path: path.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| StepError::Io {
+            action: "read",
+            path: path.clone(),
+            source,
+        })?;
         let fitted: Json = serde_json::from_str(&text).map_err(|error| {
             StepError::Internal(format!("the fitted statistics of transform `{name}` are not JSON: {error}"))
         })?;
@@ -180,8 +183,12 @@ fn fitted_transforms(ctx: &StepContext) -> Result<Vec<FittedTransform>, StepErro
 
 /// Reads a `preprocess` document.
 pub(crate) fn read(path: &std::path::Path) -> Result<Preprocess, StepError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| StepError::Io { action: "read", path: path.to_path_buf(), source })?;
-    serde_json::from_str(&text)
-        .map_err(|error| StepError::Internal(format!("the model's preprocess document `{}` is malformed: {error}", path.display())))
+    let text = std::fs::read_to_string(path).map_err(|source| StepError::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|error| {
+        StepError::Internal(format!("the model's preprocess document `{}` is malformed: {error}", path.display()))
+    })
 }

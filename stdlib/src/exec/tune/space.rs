@@ -60,7 +60,9 @@ impl SearchSpace {
             let distribution = match (plan.distribution.as_str(), plan.values.as_slice()) {
                 ("uniform", &[low, high]) if low < high => Distribution::Uniform { low, high },
                 ("log-uniform", &[low, high]) if 0.0 < low && low < high => Distribution::LogUniform { low, high },
-                ("int", &[low, high]) if low <= high => Distribution::Int { low: low.round() as i64, high: high.round() as i64 },
+                ("int", &[low, high]) if low <= high => {
+                    Distribution::Int { low: low.round() as i64, high: high.round() as i64 }
+                }
                 ("choice", values) if !values.is_empty() => Distribution::Choice(values.to_vec()),
                 _ => return Err(malformed()),
             };
@@ -81,7 +83,9 @@ impl SearchSpace {
             .iter()
             .zip(point)
             .map(|(dimension, &value)| {
-                let json = if INTEGER_PARAMS.contains(&dimension.name.as_str()) || matches!(dimension.distribution, Distribution::Int { .. }) {
+                let json = if INTEGER_PARAMS.contains(&dimension.name.as_str())
+                    || matches!(dimension.distribution, Distribution::Int { .. })
+                {
                     Json::from(value.round() as i64)
                 } else {
                     serde_json::Number::from_f64(value).map_or(Json::Null, Json::Number)
@@ -177,7 +181,10 @@ mod tests {
     fn overrides_are_whole_for_integer_options() {
         let space = space();
         let overrides = space.overrides(&[0.05, 6.0, 5.0, 0.75]);
-        assert_eq!(Json::Object(overrides), json!({"eta": 0.05, "max_depth": 6, "min_child_weight": 5.0, "subsample": 0.75}));
+        assert_eq!(
+            Json::Object(overrides),
+            json!({"eta": 0.05, "max_depth": 6, "min_child_weight": 5.0, "subsample": 0.75})
+        );
     }
 
     #[test]

@@ -59,7 +59,8 @@ fn tpe_is_deterministic_with_parallel_trials() {
     let (_, first) = run(&tune_harness("tpe", 16, 3, 5));
     let (_, second) = run(&tune_harness("tpe", 16, 3, 5));
     assert_eq!(first, second);
-    let numbers: Vec<u64> = first["trials"].as_array().unwrap().iter().map(|trial| trial["number"].as_u64().unwrap()).collect();
+    let numbers: Vec<u64> =
+        first["trials"].as_array().unwrap().iter().map(|trial| trial["number"].as_u64().unwrap()).collect();
     assert_eq!(numbers, (0..16).collect::<Vec<_>>());
 }
 

@@ -73,7 +73,10 @@ fn suggest_dimension(dimension: &Dimension, good: &[f64], bad: &[f64], stream: &
         Distribution::Choice(values) => {
             let weights = |observed: &[f64]| -> Vec<f64> {
                 let prior = 1.0 / values.len() as f64;
-                values.iter().map(|value| prior + observed.iter().filter(|&seen| seen == value).count() as f64).collect()
+                values
+                    .iter()
+                    .map(|value| prior + observed.iter().filter(|&seen| seen == value).count() as f64)
+                    .collect()
             };
             let (l, g) = (weights(good), weights(bad));
             let (l_total, g_total) = (l.iter().sum::<f64>(), g.iter().sum::<f64>());
@@ -91,11 +94,7 @@ fn suggest_dimension(dimension: &Dimension, good: &[f64], bad: &[f64], stream: &
 }
 
 /// Draws [`CANDIDATES`] values and returns the first with the highest score.
-fn best_candidate(
-    stream: &mut Stream,
-    mut draw: impl FnMut(&mut Stream) -> f64,
-    score: impl Fn(f64) -> f64,
-) -> f64 {
+fn best_candidate(stream: &mut Stream, mut draw: impl FnMut(&mut Stream) -> f64, score: impl Fn(f64) -> f64) -> f64 {
     let mut best = (f64::NAN, f64::NEG_INFINITY);
     for _ in 0..CANDIDATES {
         let candidate = draw(stream);
@@ -231,7 +230,13 @@ mod tests {
 
     #[test]
     fn erfc_matches_known_values() {
-        for (x, expected) in [(0.0, 1.0), (0.5, 0.479_500_122_186_953_5), (1.0, 0.157_299_207_050_285_13), (-1.0, 1.842_700_792_949_715), (3.0, 2.209_049_699_858_544e-5)] {
+        for (x, expected) in [
+            (0.0, 1.0),
+            (0.5, 0.479_500_122_186_953_5),
+            (1.0, 0.157_299_207_050_285_13),
+            (-1.0, 1.842_700_792_949_715),
+            (3.0, 2.209_049_699_858_544e-5),
+        ] {
             assert!(((erfc(x) - expected) / expected).abs() < 1.2e-7, "erfc({x}) = {}", erfc(x));
         }
         assert!((normal_cdf(1.959_963_984_540_054) - 0.975).abs() < 1e-7);
@@ -241,7 +246,8 @@ mod tests {
     fn parzen_density_integrates_to_one() {
         let parzen = Parzen::new(&[0.1, 0.15, 0.9], 0.0, 1.0);
         let steps = 10_000;
-        let integral: f64 = (0..steps).map(|i| parzen.log_pdf((i as f64 + 0.5) / steps as f64).exp() / steps as f64).sum();
+        let integral: f64 =
+            (0..steps).map(|i| parzen.log_pdf((i as f64 + 0.5) / steps as f64).exp() / steps as f64).sum();
         assert!((integral - 1.0).abs() < 1e-3, "{integral}");
         assert!((parzen.log_mass(0.0, 1.0)).abs() < 1e-6);
     }
@@ -261,7 +267,8 @@ mod tests {
             let loss = (point[1] - 8.0).abs() + if point[0] == 2.0 { 0.0 } else { 5.0 };
             history.push((point, loss));
         }
-        let suggestions: Vec<Vec<f64>> = (0..20).map(|trial| suggest(&space, &history, &mut Stream::new(3, 100 + trial))).collect();
+        let suggestions: Vec<Vec<f64>> =
+            (0..20).map(|trial| suggest(&space, &history, &mut Stream::new(3, 100 + trial))).collect();
         let near = suggestions.iter().filter(|point| (point[1] - 8.0).abs() < 2.0).count();
         let twos = suggestions.iter().filter(|point| point[0] == 2.0).count();
         assert!(near >= 15, "{suggestions:?}");
