@@ -465,7 +465,7 @@ pub fn execute_step(
             }
             None => match exec::ingest::source_files(&step.params, request.project_dir) {
                 Ok(files) => data_files = files,
-                Err(error) => return Ok(failure(store, step, request, &params_json, &hashes, error, events)?),
+                Err(error) => return failure(store, step, request, &params_json, &hashes, error, events),
             },
         },
         "step" => {
@@ -483,7 +483,7 @@ pub fn execute_step(
                             path: full,
                             source: std::io::Error::other(error.to_string()),
                         };
-                        return Ok(failure(store, step, request, &params_json, &hashes, error, events)?);
+                        return failure(store, step, request, &params_json, &hashes, error, events);
                     }
                 }
             }
