@@ -77,7 +77,7 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     for file in &files {
         ctx.check_cancelled()?;
         let format = format_of(file, &params.format)?;
-        let read = read_file(file, format, delimiter, schema.is_some())?;
+        let read = read_file(file, format, delimiter, schema.as_deref())?;
         let table = match &schema {
             Some(schema) => {
                 let (table, extra) = conform(read, schema, file)?;
@@ -143,14 +143,34 @@ fn format_of(file: &SourceFile, format: &str) -> Result<TableFormat, StepError> 
     })
 }
 
-/// Reads one file; CSV values stay text when a schema says how to read them, and are inferred
-/// otherwise.
-fn read_file(file: &SourceFile, format: TableFormat, delimiter: u8, declared: bool) -> Result<DataFrame, StepError> {
-    let read = match format {
-        TableFormat::Csv if declared => table::read_csv_text(&file.path, delimiter),
-        TableFormat::Csv => table::read_csv(&file.path, delimiter),
-        TableFormat::Parquet => table::read_parquet(&file.path),
-        TableFormat::Ndjson => table::read_ndjson(&file.path),
+/// Reads one file. With a schema, CSV numbers and text are read as their declared types by
+/// polars' own parser, and everything else as text for [`convert`]; if polars refuses a value,
+/// the file is read again all as text, so that [`convert`] names the value, its row and
+/// column. Without a schema, CSV types are inferred.
+fn read_file(
+    file: &SourceFile,
+    format: TableFormat,
+    delimiter: u8,
+    schema: Option<&[(String, ColumnType)]>,
+) -> Result<DataFrame, StepError> {
+    let read = match (format, schema) {
+        (TableFormat::Csv, Some(schema)) => {
+            let types: Vec<(String, DataType)> = schema
+                .iter()
+                .map(|(name, ty)| {
+                    let dtype = match ty {
+                        ColumnType::Int | ColumnType::Float | ColumnType::String | ColumnType::Category => ty.dtype(),
+                        ColumnType::Bool | ColumnType::Date | ColumnType::Datetime => DataType::String,
+                    };
+                    (name.clone(), dtype)
+                })
+                .collect();
+            table::read_csv_typed(&file.path, delimiter, &types)
+                .or_else(|_| table::read_csv_text(&file.path, delimiter))
+        }
+        (TableFormat::Csv, None) => table::read_csv(&file.path, delimiter),
+        (TableFormat::Parquet, _) => table::read_parquet(&file.path),
+        (TableFormat::Ndjson, _) => table::read_ndjson(&file.path),
     };
     // A file that is there but cannot be parsed is the user's data, not our bug.
     read.map_err(|error| match error {

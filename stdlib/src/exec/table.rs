@@ -1,9 +1,11 @@
 //! Reading and writing tables: Parquet for artifacts, CSV/Parquet/NDJSON for files users and
 //! custom steps bring, and the small conversions every table step shares.
 //!
-//! Every artifact table is written by [`write_parquet`] with fixed settings (zstd level 3, one
-//! chunk, fixed row-group size, polars' default statistics), so the same rows give the same
-//! bytes on any machine and with any number of threads. Category columns are stored as plain
+//! Every artifact table is written by [`write_parquet`] with fixed settings (LZ4, one chunk,
+//! fixed row-group size, polars' default statistics), so the same rows give the same bytes on
+//! any machine and with any number of threads. LZ4 rather than zstd: artifacts are written and
+//! read once per step, and zstd's compression cost more time than any other part of the
+//! data steps (the files are about 1.5× larger). Category columns are stored as plain
 //! `String` columns: their levels live in the plan's schema, not in the file, which keeps the
 //! files readable by any tool and keeps one representation across all steps.
 
@@ -15,7 +17,6 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use polars::polars_utils::compression::ZstdLevel;
 use polars::prelude::*;
 use serde_json::Value as Json;
 
@@ -27,9 +28,6 @@ use super::StepError;
 /// Rows per Parquet row group; fixed so the layout never depends on how the table was built.
 const ROW_GROUP_SIZE: usize = 256 * 1024;
 
-/// The zstd level of every artifact table.
-const ZSTD_LEVEL: i32 = 3;
-
 /// Reads a Parquet file.
 pub fn read_parquet(path: &Path) -> Result<DataFrame, StepError> {
     let file = open(path)?;
@@ -38,15 +36,29 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame, StepError> {
         .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))
 }
 
+/// The column names of a Parquet file, in order, without reading its data.
+pub fn parquet_column_names(path: &Path) -> Result<Vec<String>, StepError> {
+    let schema = ParquetReader::new(open(path)?)
+        .schema()
+        .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))?;
+    Ok(schema.iter_names().map(|name| name.to_string()).collect())
+}
+
+/// Reads some columns of a Parquet file (all of them must be there).
+pub fn read_parquet_columns(path: &Path, columns: &[String]) -> Result<DataFrame, StepError> {
+    ParquetReader::new(open(path)?)
+        .with_columns(Some(columns.to_vec()))
+        .finish()
+        .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))
+}
+
 /// Writes `table` as Parquet, deterministically: the same rows give the same bytes.
 pub fn write_parquet(table: &DataFrame, path: &Path) -> Result<(), StepError> {
     let mut table = table.clone();
     table.rechunk_mut();
-    let level = ZstdLevel::try_new(ZSTD_LEVEL)
-        .map_err(|error| StepError::Internal(format!("zstd level {ZSTD_LEVEL} is refused: {error}")))?;
     let mut writer = BufWriter::new(create(path)?);
     ParquetWriter::new(&mut writer)
-        .with_compression(ParquetCompression::Zstd(Some(level)))
+        .with_compression(ParquetCompression::Lz4Raw)
         .with_row_group_size(Some(ROW_GROUP_SIZE))
         .finish(&mut table)
         .map_err(|error| StepError::polars(format!("cannot write `{}` as Parquet", path.display()), error))?;
@@ -64,10 +76,22 @@ pub fn read_csv_text(path: &Path, delimiter: u8) -> Result<DataFrame, StepError>
     read_csv_with(path, delimiter, Some(0))
 }
 
+/// Reads a CSV file with a header, the columns of `types` as those types and every other
+/// column as text. Fails on the first value polars cannot read as its type, without saying
+/// which: the caller falls back to [`read_csv_text`] to name it.
+pub fn read_csv_typed(path: &Path, delimiter: u8, types: &[(String, DataType)]) -> Result<DataFrame, StepError> {
+    let schema: Schema = types.iter().map(|(name, dtype)| Field::new(name.as_str().into(), dtype.clone())).collect();
+    read_csv_options(path, csv_options(delimiter, Some(0)).with_schema_overwrite(Some(Arc::new(schema))))
+}
+
 fn read_csv_with(path: &Path, delimiter: u8, infer_schema_length: Option<usize>) -> Result<DataFrame, StepError> {
+    read_csv_options(path, csv_options(delimiter, infer_schema_length))
+}
+
+fn read_csv_options(path: &Path, options: CsvReadOptions) -> Result<DataFrame, StepError> {
     // An existence check first: polars' own message for a missing file does not name it.
     drop(open(path)?);
-    csv_options(delimiter, infer_schema_length)
+    options
         .try_into_reader_with_file_path(Some(path.to_path_buf()))
         .and_then(|reader| reader.finish())
         .map_err(|error| StepError::polars(format!("cannot read `{}` as CSV", path.display()), error))

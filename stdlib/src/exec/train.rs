@@ -8,7 +8,6 @@ pub(crate) mod preprocess;
 
 use std::path::Path;
 
-use polars::prelude::DataFrame;
 use serde_json::{Map, Value as Json};
 
 use booster::{Boosting, Labelled, XgbParams};
@@ -57,8 +56,9 @@ pub(crate) struct TrainingData {
     pub features: Vec<String>,
     /// Label values → classes.
     pub classes: Classes,
-    /// The training table.
-    pub train_table: DataFrame,
+    /// The features' types in the training table (what serving expects when the plan does
+    /// not say). The table itself is not kept: a model is trained on its matrix alone.
+    pub feature_schema: Vec<preprocess::SchemaColumn>,
     /// Its features.
     pub train: FeatureMatrix,
     /// Its labels.
@@ -73,27 +73,39 @@ pub(crate) const TRAIN_TABLE: &str = "the training table `data`";
 pub(crate) const VALID_TABLE: &str = "the validation table `valid`";
 
 impl TrainingData {
-    /// Reads `data` and, when given, `valid`.
+    /// Reads `data` and, when given, `valid`. The training table is read a few columns at a
+    /// time straight into its matrix; only its label column is read whole.
     pub fn load(ctx: &StepContext, spec: &ModelSpec) -> Result<TrainingData, StepError> {
-        let train_table = table::read_parquet(ctx.input("data")?)?;
-        if train_table.height() == 0 {
+        let train_path = ctx.input("data")?;
+        let columns = table::parquet_column_names(train_path)?;
+        if !columns.contains(&spec.label) {
+            return Err(StepError::Data {
+                message: format!("label `{}` is not a column of {TRAIN_TABLE}", spec.label),
+                details: vec![format!("its columns are {}", table::quoted_list(&columns))],
+            });
+        }
+        let label_table = table::read_parquet_columns(train_path, std::slice::from_ref(&spec.label))?;
+        if label_table.height() == 0 {
             return Err(StepError::data(format!("{TRAIN_TABLE} has no rows")));
         }
         let valid_table = ctx.inputs.get("valid").map(|path| table::read_parquet(path)).transpose()?;
         if valid_table.as_ref().is_some_and(|valid| valid.height() == 0) {
             return Err(StepError::data(format!("{VALID_TABLE} has no rows")));
         }
-        let features = data::feature_names(spec.features.clone(), &train_table, &spec.label);
+        let features = spec
+            .features
+            .clone()
+            .unwrap_or_else(|| columns.iter().filter(|name| **name != spec.label).cloned().collect());
         if features.is_empty() {
             return Err(StepError::data(format!("{TRAIN_TABLE} has no column besides the label `{}`", spec.label)));
         }
-        let mut tables = vec![(&train_table, TRAIN_TABLE)];
+        let mut tables = vec![(&label_table, TRAIN_TABLE)];
         if let Some(valid) = &valid_table {
             tables.push((valid, VALID_TABLE));
         }
         let classes = Classes::fit(spec.task, &spec.label, &tables, spec.label_levels.as_deref())?;
-        let train = FeatureMatrix::from_table(&train_table, &features, TRAIN_TABLE)?;
-        let train_labels = classes.encode(&train_table, &spec.label, TRAIN_TABLE)?;
+        let train_labels = classes.encode(&label_table, &spec.label, TRAIN_TABLE)?;
+        let (train, feature_schema) = FeatureMatrix::from_parquet(train_path, &features, TRAIN_TABLE)?;
         let valid = match &valid_table {
             Some(valid) => Some((
                 FeatureMatrix::from_table(valid, &features, VALID_TABLE)?,
@@ -101,7 +113,7 @@ impl TrainingData {
             )),
             None => None,
         };
-        Ok(TrainingData { features, classes, train_table, train, train_labels, valid })
+        Ok(TrainingData { features, classes, feature_schema, train, train_labels, valid })
     }
 
     /// XGBoost matrices of the training and validation data. Each concurrent trainer needs
@@ -140,8 +152,11 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     let spec = ModelSpec::from_params(ctx)?;
     let tuned = ctx.inputs.get("tuned").map(|path| tuned_params(path)).transpose()?;
     let params = XgbParams::from_json(&spec.xgboost, tuned.as_ref())?;
-    let data = TrainingData::load(ctx, &spec)?;
+    let mut data = TrainingData::load(ctx, &spec)?;
     let (train, valid) = data.matrices(ctx.threads)?;
+    // XGBoost holds its own copy now; one model is trained, so the matrices can go.
+    data.train.values = Vec::new();
+    data.valid = None;
     let check_cancelled = || ctx.check_cancelled();
     let boosting = Boosting {
         params: &params,

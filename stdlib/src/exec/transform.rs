@@ -313,7 +313,11 @@ fn fit_fill(series: &Series, strategy: &str, value: Option<&Json>, place: &Place
                     Vec::new(),
                 ));
             }
-            let statistic = if strategy == "mean" { series.mean() } else { series.median() };
+            let statistic = if strategy == "mean" {
+                series.mean()
+            } else {
+                median_of(series).map_err(|error| place.polars(error))?
+            };
             let statistic = statistic.filter(|value| !value.is_nan()).ok_or_else(empty)?;
             Ok(if dtype.is_integer() { FillValue::Int(statistic.round() as i64) } else { FillValue::Float(statistic) })
         }
@@ -334,6 +338,24 @@ fn fit_fill(series: &Series, strategy: &str, value: Option<&Json>, place: &Place
         }
         other => Err(StepError::Internal(format!("unknown impute strategy `{other}`"))),
     }
+}
+
+/// The median of the non-null values (the mean of the middle two for an even count), by
+/// selection rather than polars' sort: linear time, a few milliseconds a million rows. NaN
+/// sorts above every number, as in polars.
+fn median_of(series: &Series) -> PolarsResult<Option<f64>> {
+    let floats = series.cast(&DataType::Float64)?;
+    let mut values: Vec<f64> = floats.f64()?.iter().flatten().collect();
+    let count = values.len();
+    if count == 0 {
+        return Ok(None);
+    }
+    let (below, &mut upper, _) = values.select_nth_unstable_by(count / 2, f64::total_cmp);
+    if count % 2 == 1 {
+        return Ok(Some(upper));
+    }
+    let lower = below.iter().copied().max_by(f64::total_cmp).unwrap_or(upper);
+    Ok(Some((lower + upper) / 2.0))
 }
 
 /// The most frequent non-null value; ties go to the smallest.

@@ -84,7 +84,10 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     })?;
     let dataset = ctx.step_id.split_once('.').map_or(ctx.step_id, |(_, name)| name);
     let input = ctx.input("raw")?;
-    let table = table::normalize_categories(table::read_parquet(input)?)?;
+    let read = table::read_parquet(input)?;
+    // A table with no categorical columns passes through as the very bytes it came in.
+    let unchanged = !read.columns().iter().any(|column| column.dtype().is_categorical() || column.dtype().is_enum());
+    let table = table::normalize_categories(read)?;
     check_columns(&table, &params.columns, dataset)?;
     ctx.check_cancelled()?;
 
@@ -102,15 +105,25 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     };
     table::write_json(&report, ctx.output("report")?)?;
     let rows = Some(table.height() as u64);
+    let pass_through = |output: &std::path::Path| -> Result<(), StepError> {
+        if !unchanged {
+            return table::write_parquet(&table, output);
+        }
+        std::fs::copy(input, output).map(drop).map_err(|source| StepError::Io {
+            action: "write",
+            path: output.to_path_buf(),
+            source,
+        })
+    };
     if problems.is_empty() {
-        table::write_parquet(&table, ctx.output("table")?)?;
+        pass_through(ctx.output("table")?)?;
         let note = format!("validation: {} checks passed", report.checks.len());
         return Ok(StepResult { rows, notes: vec![note], ..StepResult::default() });
     }
     let plural = if problems.len() == 1 { "" } else { "s" };
     let summary = format!("{} problem{plural} in dataset `{dataset}`", problems.len());
     if params.on_invalid == "warn" {
-        table::write_parquet(&table, ctx.output("table")?)?;
+        pass_through(ctx.output("table")?)?;
         let mut notes = vec![format!("validation: {summary} (on-invalid \"warn\": the run goes on)")];
         notes.extend(problems);
         return Ok(StepResult { rows, notes, ..StepResult::default() });

@@ -54,6 +54,39 @@ impl FeatureMatrix {
         Ok(FeatureMatrix { rows, columns: features.len(), values })
     }
 
+    /// Reads `features` from the Parquet file at `path` a few columns at a time, so that the
+    /// table is never whole in memory beside its matrix. Returns the matrix and the features'
+    /// schema (type, and nullable when a null is there).
+    pub fn from_parquet(
+        path: &std::path::Path,
+        features: &[String],
+        table_name: &str,
+    ) -> Result<(FeatureMatrix, Vec<super::preprocess::SchemaColumn>), StepError> {
+        /// Columns read at once: large enough for the reader's parallelism, small enough that
+        /// a batch is a fraction of the matrix.
+        const BATCH: usize = 8;
+        let names = crate::exec::table::parquet_column_names(path)?;
+        if let Some(missing) = features.iter().find(|feature| !names.contains(feature)) {
+            return Err(StepError::Data {
+                message: format!("feature `{missing}` is not a column of {table_name}"),
+                details: vec![format!("its columns are {}", quoted_list(&names))],
+            });
+        }
+        let mut matrix = FeatureMatrix { rows: 0, columns: features.len(), values: Vec::new() };
+        let mut schema = Vec::with_capacity(features.len());
+        for batch in features.chunks(BATCH) {
+            let table = crate::exec::table::read_parquet_columns(path, batch)?;
+            if matrix.values.is_empty() {
+                matrix.rows = table.height();
+                matrix.values.reserve_exact(table.height() * features.len());
+            }
+            let part = FeatureMatrix::from_table(&table, batch, table_name)?;
+            matrix.values.extend_from_slice(&part.values);
+            schema.extend(super::preprocess::feature_schema(&table, batch));
+        }
+        Ok((matrix, schema))
+    }
+
     /// An XGBoost matrix of these features (NaN marks a missing value), with `labels` when given.
     pub fn dmatrix(&self, labels: Option<&[f32]>, threads: usize) -> Result<DMatrix, StepError> {
         if self.rows == 0 || self.columns == 0 {

@@ -19,7 +19,7 @@
 //! `input_schema` param (the columns the chain starts from), the first fitted transform's
 //! `input_schema`, or the features themselves with their types in the training table.
 
-use polars::prelude::DataType;
+use polars::prelude::{DataFrame, DataType};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -103,7 +103,7 @@ impl Preprocess {
             .and_then(|schema| serde_json::from_value::<Vec<SchemaColumn>>(schema.clone()).ok());
         let input_schema = from_plan
             .or(from_transform)
-            .unwrap_or_else(|| feature_schema(data))
+            .unwrap_or_else(|| data.feature_schema.clone())
             .into_iter()
             .filter(|column| column.name != spec.label)
             .collect();
@@ -123,10 +123,10 @@ impl Preprocess {
 }
 
 /// The features with their types in the training table; nullable when they hold nulls there.
-fn feature_schema(data: &TrainingData) -> Vec<SchemaColumn> {
-    data.features
+pub(crate) fn feature_schema(table: &DataFrame, features: &[String]) -> Vec<SchemaColumn> {
+    features
         .iter()
-        .filter_map(|name| data.train_table.column(name).ok())
+        .filter_map(|name| table.column(name).ok())
         .map(|column| {
             let ty = match column.dtype() {
                 DataType::Boolean => "bool",
