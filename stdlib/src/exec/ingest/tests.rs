@@ -162,6 +162,29 @@ fn a_value_of_the_wrong_type_names_file_column_row_and_value() {
 }
 
 #[test]
+fn numbers_polars_refuses_are_read_by_the_text_path_with_the_same_result() {
+    // Numbers are read by polars' typed CSV parser; a value it refuses (spaces around an int,
+    // a blank float) sends the whole file through the text path, which reads the same values.
+    let typed = CUSTOMERS.replace(",c3,51,-0.25,", ",c3,51,1e3,");
+    let spaced = typed.replace(",c1,34,", ",c1, 34 ,").replace(",c2,,2,", ",c2,,  ,");
+    let mut tables = Vec::new();
+    for text in [&typed, &spaced] {
+        let mut harness = Harness::new();
+        harness.write("data/customers.csv", text);
+        ingest(&mut harness, json!(["data/customers.csv"]));
+        harness.run("ingest", "customers").unwrap();
+        tables.push(read_parquet(harness.output_path("raw")).unwrap());
+    }
+    let age: Vec<Option<i64>> = tables[1].column("age").unwrap().i64().unwrap().iter().collect();
+    assert_eq!(age, [Some(34), None, Some(51)]);
+    let score: Vec<Option<f64>> = tables[0].column("score").unwrap().f64().unwrap().iter().collect();
+    assert_eq!(score, [Some(1.5), Some(2.0), Some(1000.0)]);
+    let blank: Vec<Option<f64>> = tables[1].column("score").unwrap().f64().unwrap().iter().collect();
+    assert_eq!(blank, [Some(1.5), None, Some(1000.0)]);
+    assert!(tables[0].drop("score").unwrap().equals_missing(&tables[1].drop("score").unwrap()));
+}
+
+#[test]
 fn missing_columns_are_named() {
     let mut harness = Harness::new();
     harness.write("data/customers.csv", "id,age\nc1,3\n");

@@ -288,3 +288,14 @@ fn scale_minmax_maps_onto_zero_one() {
         "cannot scale column `plan`: it holds str values, in operation 1 (`scale`) of transform `features`"
     );
 }
+
+#[test]
+fn medians_are_taken_by_selection_over_the_non_null_values() {
+    let median = |values: &[Option<f64>]| super::median_of(&Series::new("x".into(), values)).unwrap();
+    assert_eq!(median(&[Some(3.0), Some(1.0), Some(2.0)]), Some(2.0));
+    assert_eq!(median(&[Some(4.0), None, Some(1.0), Some(3.0), Some(2.0)]), Some(2.5));
+    assert_eq!(median(&[Some(-1.0)]), Some(-1.0));
+    assert_eq!(median(&[None, None]), None);
+    let ints = Series::new("n".into(), &[7i64, 1, 5, 3]);
+    assert_eq!(super::median_of(&ints).unwrap(), Some(4.0));
+}
