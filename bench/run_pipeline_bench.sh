@@ -21,7 +21,7 @@ if [[ ! -x $work/venv/bin/python || ! -f $work/data/train_1m.csv ]]; then
 fi
 if [[ -z ${MLOPSC:-} ]]; then
   (cd "$root" && cargo build --release --quiet)
-  MLOPSC=$root/target/release/mlopsc
+  MLOPSC=${CARGO_TARGET_DIR:-$root/target}/release/mlopsc
 fi
 # shellcheck disable=SC2086
 exec python3 "$here/pipeline_bench.py" --work "$work" --peer "$peer" --mlopsc "$MLOPSC" \

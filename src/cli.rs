@@ -47,6 +47,8 @@ enum Command {
     },
     /// Run the pipeline on the bundled runtime: cached, tracked, registered
     Run(crate::commands::run::RunArgs),
+    /// Compile the plan into orchestrator files (GitHub Actions) and the plan JSON they run
+    Build(crate::commands::build::BuildArgs),
     /// Run one plan step: the contract every orchestrator task calls
     #[command(subcommand)]
     Step(crate::commands::step::StepCommand),
@@ -135,6 +137,7 @@ pub(crate) fn run(cli: Cli) -> Outcome {
             GraphFormat::Mermaid => crate::output::stdout(&plan::to_mermaid(&plan)),
         }),
         Command::Run(args) => crate::commands::run::run(args),
+        Command::Build(args) => crate::commands::build::run(args),
         Command::Step(command) => crate::commands::step::run(command),
         Command::Runs(command) => crate::commands::runs::run(command),
         Command::Models(command) => crate::commands::models::run(command),

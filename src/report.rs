@@ -1,8 +1,7 @@
 //! Diagnostics on the terminal: miette's graphical report, JSON lines, or GitHub annotations.
 
 use clap::ValueEnum;
-use miette::{Diagnostic as _, GraphicalReportHandler, NamedSource, Severity};
-use mlops_compiler::Diagnostic;
+use miette::{Diagnostic, GraphicalReportHandler, NamedSource, Severity};
 use serde_json::json;
 
 use crate::cli::SpecFile;
@@ -28,7 +27,7 @@ fn line_column(source: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn severity_name(diagnostic: &Diagnostic) -> &'static str {
+fn severity_name(diagnostic: &dyn Diagnostic) -> &'static str {
     match diagnostic.severity() {
         Some(Severity::Warning) => "warning",
         Some(Severity::Advice) => "advice",
@@ -36,8 +35,26 @@ fn severity_name(diagnostic: &Diagnostic) -> &'static str {
     }
 }
 
-/// Prints every diagnostic in the chosen format.
-pub(crate) fn print(spec: &SpecFile, diagnostics: &[Diagnostic], format: MessageFormat) {
+/// Whether a diagnostic is an error (not a warning or advice).
+fn is_error(diagnostic: &dyn Diagnostic) -> bool {
+    !matches!(diagnostic.severity(), Some(Severity::Warning | Severity::Advice))
+}
+
+/// Its stable code, such as `mlops::check::unknown-column`.
+fn code_string(diagnostic: &dyn Diagnostic) -> String {
+    diagnostic.code().map(|code| code.to_string()).unwrap_or_default()
+}
+
+/// Offset and length of its first label: where the problem is.
+fn primary_span(diagnostic: &dyn Diagnostic) -> (usize, usize) {
+    diagnostic.labels().and_then(|mut labels| labels.next()).map_or((0, 0), |label| (label.offset(), label.len()))
+}
+
+/// Prints every diagnostic in the chosen format: the compiler's, or a target's.
+pub(crate) fn print<D>(spec: &SpecFile, diagnostics: &[D], format: MessageFormat)
+where
+    D: Diagnostic + Clone + Send + Sync + 'static,
+{
     match format {
         MessageFormat::Human => {
             let handler = GraphicalReportHandler::new().with_width(100);
@@ -63,9 +80,8 @@ pub(crate) fn print(spec: &SpecFile, diagnostics: &[Diagnostic], format: Message
     }
 }
 
-fn json_line(spec: &SpecFile, diagnostic: &Diagnostic) -> serde_json::Value {
-    let span = diagnostic.primary_span();
-    let (offset, length) = span.map_or((0, 0), |span| (span.offset(), span.len()));
+fn json_line(spec: &SpecFile, diagnostic: &dyn Diagnostic) -> serde_json::Value {
+    let (offset, length) = primary_span(diagnostic);
     let (line, column) = line_column(&spec.source, offset);
     let (end_line, end_column) = line_column(&spec.source, offset + length);
     let labels: Vec<serde_json::Value> = diagnostic
@@ -85,7 +101,7 @@ fn json_line(spec: &SpecFile, diagnostic: &Diagnostic) -> serde_json::Value {
         })
         .unwrap_or_default();
     json!({
-        "code": diagnostic.code_string(),
+        "code": code_string(diagnostic),
         "severity": severity_name(diagnostic),
         "message": diagnostic.to_string(),
         "file": spec.display,
@@ -94,7 +110,7 @@ fn json_line(spec: &SpecFile, diagnostic: &Diagnostic) -> serde_json::Value {
         "end_line": end_line,
         "end_column": end_column,
         "span": { "offset": offset, "length": length },
-        "help": diagnostic.help_text(),
+        "help": diagnostic.help().map(|help| help.to_string()),
         "labels": labels,
     })
 }
@@ -109,28 +125,27 @@ fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-fn github_line(spec: &SpecFile, diagnostic: &Diagnostic) -> String {
-    let span = diagnostic.primary_span();
-    let (offset, length) = span.map_or((0, 0), |span| (span.offset(), span.len()));
+fn github_line(spec: &SpecFile, diagnostic: &dyn Diagnostic) -> String {
+    let (offset, length) = primary_span(diagnostic);
     let (line, column) = line_column(&spec.source, offset);
     let (end_line, end_column) = line_column(&spec.source, offset + length);
-    let level = if diagnostic.is_error() { "error" } else { "warning" };
+    let level = if is_error(diagnostic) { "error" } else { "warning" };
     let mut message = diagnostic.to_string();
-    if let Some(help) = diagnostic.help_text() {
+    if let Some(help) = diagnostic.help() {
         message.push_str("\nhelp: ");
-        message.push_str(&help);
+        message.push_str(&help.to_string());
     }
     format!(
         "::{level} file={},line={line},col={column},endLine={end_line},endColumn={end_column},title={}::{}",
         escape_property(&spec.display),
-        escape_property(&diagnostic.code_string()),
+        escape_property(&code_string(diagnostic)),
         escape_data(&message)
     )
 }
 
 /// "error: 2 errors and 1 warning in mlops.kdl", when there is anything to count.
-pub(crate) fn summary(spec: &SpecFile, diagnostics: &[Diagnostic]) {
-    let errors = diagnostics.iter().filter(|diagnostic| diagnostic.is_error()).count();
+pub(crate) fn summary<D: Diagnostic>(spec: &SpecFile, diagnostics: &[D]) {
+    let errors = diagnostics.iter().filter(|diagnostic| is_error(*diagnostic)).count();
     let warnings = diagnostics.len() - errors;
     let plural = |count: usize, word: &str| format!("{count} {word}{}", if count == 1 { "" } else { "s" });
     match (errors, warnings) {

@@ -40,10 +40,12 @@ fn docs_list_exactly_the_codes_in_the_source() {
     let source = codes_in_source();
     assert!(source.len() >= 40, "expected the full set of codes, found {}", source.len());
     let docs = std::fs::read_to_string(root().join("../docs/diagnostics.md")).expect("docs/diagnostics.md exists");
+    // `mlops::target::` codes belong to the targets crate, which keeps its own section in step.
     let documented: BTreeSet<String> = docs
         .lines()
         .filter_map(|line| line.strip_prefix("### `"))
         .map(|rest| rest.trim_end_matches('`').to_string())
+        .filter(|code| !code.starts_with("mlops::target::"))
         .collect();
     let undocumented: Vec<_> = source.difference(&documented).collect();
     let stale: Vec<_> = documented.difference(&source).collect();

@@ -1,6 +1,7 @@
-//! One module per subcommand that touches the runtime; `location` finds the spec and the store,
+//! One module per subcommand that touches the runtime or writes files; `location` finds the spec and the store,
 //! `table` prints the record-reading commands' tables and JSON.
 
+pub(crate) mod build;
 pub(crate) mod lineage;
 pub(crate) mod location;
 pub(crate) mod models;

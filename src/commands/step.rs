@@ -39,6 +39,10 @@ pub(crate) enum StepCommand {
         /// Also copy output NAME to PATH (repeatable)
         #[arg(long = "output", value_name = "NAME=PATH", value_parser = parse_assignment)]
         outputs: Vec<(String, String)>,
+        /// Override a parameter as `mlopsc run --set` does: the spec the plan was compiled from
+        /// (found beside it, under --project-dir) is compiled again with the value (repeatable)
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_assignment)]
+        set: Vec<(String, String)>,
         /// Run even when the result is cached
         #[arg(long)]
         force: bool,
@@ -48,14 +52,43 @@ pub(crate) enum StepCommand {
     },
 }
 
+/// The plan compiled again from its spec with `--set` values, exactly as `mlopsc run --set`
+/// compiles it, so a parameter changes the same step parameters and fingerprints. The spec must
+/// be the one the plan came from (same hash).
+fn with_params(plan: Plan, project_dir: &std::path::Path, set: &[(String, String)]) -> Result<Plan, Outcome> {
+    let spec_path = project_dir.join(&plan.spec.file);
+    let recompiled = super::run::compile_spec(&spec_path, set)?;
+    if recompiled.spec.hash != plan.spec.hash {
+        return Err(error(
+            format!(
+                "`{}` is not the spec this plan was compiled from (its hash is {}, the plan's {})\nhelp: rebuild the plan (`mlopsc build`) after changing the spec",
+                spec_path.display(),
+                recompiled.spec.hash,
+                plan.spec.hash
+            ),
+            Outcome::UserError,
+        ));
+    }
+    Ok(recompiled)
+}
+
 fn error(message: String, outcome: Outcome) -> Outcome {
     crate::output::stderr_line(&format!("error: {message}"));
     outcome
 }
 
 pub(crate) fn run(command: StepCommand) -> Result<(), Outcome> {
-    let StepCommand::Run { step: step_id, plan: plan_path, store, project_dir, inputs, outputs, force, log_format } =
-        command;
+    let StepCommand::Run {
+        step: step_id,
+        plan: plan_path,
+        store,
+        project_dir,
+        inputs,
+        outputs,
+        set,
+        force,
+        log_format,
+    } = command;
     let text = std::fs::read_to_string(&plan_path).map_err(|source| {
         error(format!("cannot read plan `{}`: {source}", plan_path.display()), Outcome::UsageError)
     })?;
@@ -75,6 +108,8 @@ pub(crate) fn run(command: StepCommand) -> Result<(), Outcome> {
     let plan: Plan = serde_json::from_str(&text).map_err(|source| {
         error(format!("`{}` is not a valid plan: {source}", plan_path.display()), Outcome::UsageError)
     })?;
+    let project_dir = project_dir.unwrap_or_else(|| location::project_dir(&plan_path));
+    let plan = if set.is_empty() { plan } else { with_params(plan, &project_dir, &set)? };
     let step = plan.step(&step_id).ok_or_else(|| {
         let ids: Vec<&str> = plan.steps.iter().map(|step| step.id.as_str()).collect();
         error(format!("the plan has no step `{step_id}`; its steps are {}", ids.join(", ")), Outcome::UsageError)
@@ -82,7 +117,6 @@ pub(crate) fn run(command: StepCommand) -> Result<(), Outcome> {
     if !step.batch {
         return Err(error(format!("`{step_id}` is a service, not a batch step"), Outcome::UsageError));
     }
-    let project_dir = project_dir.unwrap_or_else(|| location::project_dir(&plan_path));
     let store_dir = location::store_dir(&plan, &project_dir, store.as_deref())?;
     let store = location::open(&store_dir)?;
     let connection = store.connect().map_err(|source| error(source.to_string(), Outcome::UserError))?;
