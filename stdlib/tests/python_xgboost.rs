@@ -14,7 +14,7 @@ use std::sync::atomic::AtomicBool;
 use mlops_stdlib::exec::{self, StepContext};
 use polars::prelude::*;
 use serde_json::{json, Value as Json};
-use xgboost_rs::{Booster, DMatrix};
+use mlops_stdlib::exec::xgboost::{Booster, DMatrix};
 
 const HOW_TO: &str = "set MLOPSC_TEST_PYTHON to a Python with xgboost and numpy, for instance:\n\
     python3 -m pip install uv && python3 -m uv venv /tmp/xgb-venv && \
@@ -137,9 +137,8 @@ fn python_xgboost_predicts_what_the_rust_runtime_predicts() {
         ("price", "regression", "reg:squarederror"),
     ] {
         let model = train(dir.path(), &data, label, task, objective);
-        let booster = Booster::load(&model).unwrap();
-        // Row-major: the next row is four floats away, the next column one.
-        let matrix = DMatrix::from_col_major_f32(&values, 4 * 4, 4, rows, 4, 1, f32::NAN).unwrap();
+        let booster = Booster::load_buffer(&std::fs::read(&model).unwrap()).unwrap();
+        let matrix = DMatrix::from_dense(&values, rows, 1).unwrap();
         let rust = booster.predict(&matrix).unwrap();
 
         let predictions = dir.path().join(format!("{label}.predictions.csv"));

@@ -21,6 +21,7 @@ pub mod train;
 pub mod transform;
 pub mod tune;
 pub mod validate;
+pub mod xgboost;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

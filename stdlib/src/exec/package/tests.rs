@@ -99,8 +99,8 @@ fn the_bundled_model_predicts_like_the_model_file() {
     let embedded = serde_json::to_vec(&bundle(&harness)["model"]).unwrap();
     let original = std::fs::read(harness.inputs["model"].as_path()).unwrap();
     let features: Vec<f32> = (0..40).map(|i| (i as f32 * 0.37).sin()).collect();
-    let matrix = xgboost_rs::DMatrix::from_col_major_f32(&features, 4, 40, 10, 4, 1, f32::NAN).unwrap();
-    let predict = |bytes: &[u8]| xgboost_rs::Booster::load_buffer(bytes).unwrap().predict(&matrix).unwrap();
+    let matrix = crate::exec::xgboost::DMatrix::from_dense(&features, 10, 1).unwrap();
+    let predict = |bytes: &[u8]| crate::exec::xgboost::Booster::load_buffer(bytes).unwrap().predict(&matrix).unwrap();
     let (from_bundle, from_file) = (predict(&embedded), predict(&original));
     assert_eq!(from_bundle.len(), 10);
     for (a, b) in from_bundle.iter().zip(&from_file) {

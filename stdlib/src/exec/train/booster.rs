@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
-use xgboost_rs::{Booster, DMatrix};
+use crate::exec::xgboost::{Booster, DMatrix};
 
 use super::data::xgboost_error;
 use crate::exec::metrics::{self, Predictions, Task};
@@ -186,7 +186,7 @@ impl Boosting<'_> {
         if let Some(valid) = valid {
             cached.push(&valid.matrix);
         }
-        let mut booster = Booster::new_with_json_config(&cached, config.clone()).map_err(xgboost_error)?;
+        let mut booster = new_booster(&cached, &config)?;
         let rounds = self.params.rounds.max(1);
         let mut best: Option<(u32, f64, Predictions)> = None;
         let mut rounds_trained = 0;
@@ -207,7 +207,7 @@ impl Boosting<'_> {
         }
         if let Some((best_round, score, predictions)) = best {
             if self.keep_best_model && best_round + 1 < rounds_trained {
-                booster = Booster::new_with_json_config(&[&train.matrix], config).map_err(xgboost_error)?;
+                booster = new_booster(&[&train.matrix], &config)?;
                 for round in 0..=best_round {
                     (self.check_cancelled)()?;
                     booster.update(&train.matrix, round as i32).map_err(xgboost_error)?;
@@ -235,6 +235,18 @@ impl Boosting<'_> {
 
 /// The model's predictions as [`Predictions`]: probabilities for classifiers (of class 1 for
 /// binary objectives, per class for multiclass ones), values for regression.
+/// A booster for `cached` (the matrices XGBoost keeps prediction caches for) with `config`,
+/// set one parameter at a time in name order so that the booster is the same every time.
+fn new_booster(cached: &[&DMatrix], config: &HashMap<String, String>) -> Result<Booster, StepError> {
+    let mut booster = Booster::new(cached).map_err(xgboost_error)?;
+    let mut names: Vec<&String> = config.keys().collect();
+    names.sort();
+    for name in names {
+        booster.set_param(name, &config[name]).map_err(xgboost_error)?;
+    }
+    Ok(booster)
+}
+
 pub(crate) fn predict(
     booster: &Booster,
     matrix: &DMatrix,
@@ -275,7 +287,8 @@ fn softmax(margins: &[f32]) -> Vec<f64> {
 
 /// The model as XGBoost's JSON document.
 pub(crate) fn model_json(booster: &Booster) -> Result<String, StepError> {
-    booster.save_to_buffer("json".to_string()).map_err(xgboost_error)
+    let bytes = booster.to_json().map_err(xgboost_error)?;
+    String::from_utf8(bytes).map_err(|error| StepError::Internal(format!("XGBoost's JSON model is not UTF-8: {error}")))
 }
 
 /// A model read back from its JSON document.

@@ -9,20 +9,20 @@
 
 use polars::prelude::*;
 use serde_json::Value as Json;
-use xgboost_rs::DMatrix;
+use crate::exec::xgboost::DMatrix;
 
 use crate::exec::metrics::Task;
 use crate::exec::table::quoted_list;
 use crate::exec::StepError;
 
-/// A table's features, column by column.
+/// A table's features as XGBoost reads a dense matrix: row by row.
 #[derive(Debug, Clone)]
 pub(crate) struct FeatureMatrix {
     /// Rows.
     pub rows: usize,
     /// Columns.
     pub columns: usize,
-    /// `values[column * rows + row]`.
+    /// `values[row * columns + column]`.
     pub values: Vec<f32>,
 }
 
@@ -30,28 +30,15 @@ impl FeatureMatrix {
     /// Reads `features` from `table` (named `table_name` in messages): numbers and booleans as
     /// `f32`, nulls as NaN.
     pub fn from_table(table: &DataFrame, features: &[String], table_name: &str) -> Result<FeatureMatrix, StepError> {
-        let rows = table.height();
-        let mut values = Vec::with_capacity(rows * features.len());
-        for feature in features {
+        let mut matrix = FeatureMatrix::empty(table.height(), features.len());
+        for (index, feature) in features.iter().enumerate() {
             let column = table.column(feature).map_err(|_| StepError::Data {
                 message: format!("feature `{feature}` is not a column of {table_name}"),
                 details: vec![format!("its columns are {}", column_names(table))],
             })?;
-            let dtype = column.dtype();
-            if !(dtype.is_primitive_numeric() || dtype.is_bool() || dtype == &DataType::Null) {
-                return Err(StepError::data(format!(
-                    "feature `{feature}` of {table_name} holds {dtype} values; features must be int, float or bool (one-hot or drop it)"
-                )));
-            }
-            let floats = column
-                .cast(&DataType::Float32)
-                .map_err(|error| StepError::polars(format!("cannot read feature `{feature}` as numbers"), error))?;
-            let floats = floats
-                .f32()
-                .map_err(|error| StepError::polars(format!("cannot read feature `{feature}` as numbers"), error))?;
-            values.extend(floats.iter().map(|value| value.unwrap_or(f32::NAN)));
+            matrix.fill(index, column, table_name)?;
         }
-        Ok(FeatureMatrix { rows, columns: features.len(), values })
+        Ok(matrix)
     }
 
     /// Reads `features` from the Parquet file at `path` a few columns at a time, so that the
@@ -72,38 +59,55 @@ impl FeatureMatrix {
                 details: vec![format!("its columns are {}", quoted_list(&names))],
             });
         }
-        let mut matrix = FeatureMatrix { rows: 0, columns: features.len(), values: Vec::new() };
+        let mut matrix: Option<FeatureMatrix> = None;
         let mut schema = Vec::with_capacity(features.len());
-        for batch in features.chunks(BATCH) {
+        for (batch_index, batch) in features.chunks(BATCH).enumerate() {
             let table = crate::exec::table::read_parquet_columns(path, batch)?;
-            if matrix.values.is_empty() {
-                matrix.rows = table.height();
-                matrix.values.reserve_exact(table.height() * features.len());
+            let matrix = matrix.get_or_insert_with(|| FeatureMatrix::empty(table.height(), features.len()));
+            for (offset, feature) in batch.iter().enumerate() {
+                let column = table.column(feature).map_err(|error| {
+                    StepError::polars(format!("cannot read feature `{feature}` of {table_name}"), error)
+                })?;
+                matrix.fill(batch_index * BATCH + offset, column, table_name)?;
             }
-            let part = FeatureMatrix::from_table(&table, batch, table_name)?;
-            matrix.values.extend_from_slice(&part.values);
             schema.extend(super::preprocess::feature_schema(&table, batch));
         }
+        let matrix = matrix.unwrap_or_else(|| FeatureMatrix::empty(0, features.len()));
         Ok((matrix, schema))
     }
 
-    /// An XGBoost matrix of these features (NaN marks a missing value), with `labels` when given.
+    fn empty(rows: usize, columns: usize) -> FeatureMatrix {
+        FeatureMatrix { rows, columns, values: vec![f32::NAN; rows * columns] }
+    }
+
+    /// Writes `column` as feature number `index`.
+    fn fill(&mut self, index: usize, column: &Column, table_name: &str) -> Result<(), StepError> {
+        let feature = column.name();
+        let dtype = column.dtype();
+        if !(dtype.is_primitive_numeric() || dtype.is_bool() || dtype == &DataType::Null) {
+            return Err(StepError::data(format!(
+                "feature `{feature}` of {table_name} holds {dtype} values; features must be int, float or bool (one-hot or drop it)"
+            )));
+        }
+        let floats = column
+            .cast(&DataType::Float32)
+            .map_err(|error| StepError::polars(format!("cannot read feature `{feature}` as numbers"), error))?;
+        let floats = floats
+            .f32()
+            .map_err(|error| StepError::polars(format!("cannot read feature `{feature}` as numbers"), error))?;
+        for (slot, value) in self.values[index..].iter_mut().step_by(self.columns).zip(floats.iter()) {
+            *slot = value.unwrap_or(f32::NAN);
+        }
+        Ok(())
+    }
+
+    /// An XGBoost matrix of these features (NaN marks a missing value), with `labels` when given,
+    /// copied into XGBoost on up to `threads` threads.
     pub fn dmatrix(&self, labels: Option<&[f32]>, threads: usize) -> Result<DMatrix, StepError> {
         if self.rows == 0 || self.columns == 0 {
             return Err(StepError::Internal("an XGBoost matrix needs rows and columns".to_string()));
         }
-        let float = std::mem::size_of::<f32>();
-        // Column-major: the next row is one float away, the next column `rows` floats away.
-        let mut matrix = DMatrix::from_col_major_f32(
-            &self.values,
-            float,
-            float * self.rows,
-            self.rows,
-            self.columns,
-            i32::try_from(threads).unwrap_or(i32::MAX),
-            f32::NAN,
-        )
-        .map_err(xgboost_error)?;
+        let mut matrix = DMatrix::from_dense(&self.values, self.rows, threads).map_err(xgboost_error)?;
         if let Some(labels) = labels {
             matrix.set_labels(labels).map_err(xgboost_error)?;
         }
@@ -112,7 +116,7 @@ impl FeatureMatrix {
 }
 
 /// An XGBoost error as a step error.
-pub(crate) fn xgboost_error(error: xgboost_rs::XGBError) -> StepError {
+pub(crate) fn xgboost_error(error: crate::exec::xgboost::Error) -> StepError {
     let text = error.to_string();
     StepError::Xgboost(text.strip_prefix("XGBoost error: ").unwrap_or(&text).trim().to_string())
 }
@@ -432,9 +436,10 @@ mod tests {
     fn features_become_floats_with_nan_for_nulls() {
         let table = df!("a" => [Some(1i64), None], "b" => [true, false], "s" => ["x", "y"]).unwrap();
         let matrix = FeatureMatrix::from_table(&table, &["a".to_string(), "b".to_string()], "t").unwrap();
-        assert_eq!(matrix.values[0], 1.0);
-        assert!(matrix.values[1].is_nan());
-        assert_eq!(&matrix.values[2..], &[1.0, 0.0]);
+        // Row by row: (a, b) of the first row, then of the second.
+        assert_eq!(&matrix.values[..2], &[1.0, 1.0]);
+        assert!(matrix.values[2].is_nan());
+        assert_eq!(matrix.values[3], 0.0);
         let text = FeatureMatrix::from_table(&table, &["s".to_string()], "t").unwrap_err().to_string();
         assert!(text.contains("feature `s`"), "{text}");
         let missing = FeatureMatrix::from_table(&table, &["z".to_string()], "t").unwrap_err();
