@@ -2,33 +2,13 @@
 //! `MLOPSC_TEST_AIRFLOW` that `scripts/setup` installs) on this machine, every task running the
 //! real `mlopsc step run`, giving the same model metrics as `mlopsc run` of the same spec.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("folder");
-    for entry in std::fs::read_dir(from).expect("readable folder") {
-        let path = entry.expect("readable entry").path();
-        let target = to.join(path.file_name().expect("a name"));
-        if path.is_dir() {
-            if path.file_name().is_some_and(|name| name != ".mlops") {
-                copy_dir(&path, &target);
-            }
-        } else {
-            std::fs::copy(&path, &target).expect("copied");
-        }
-    }
-}
-
-fn mlopsc(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlopsc"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("mlopsc runs")
-}
+use common::{copy_dir, mlopsc};
 
 /// Every metric of every run in the store of the spec `spec` (relative to `dir`), by name.
 fn metrics(dir: &Path, spec: &str) -> BTreeMap<String, f64> {
@@ -61,7 +41,7 @@ fn airflow_dags_test_runs_the_generated_dag_and_trains_what_mlopsc_run_trains() 
 
     // Build in one checkout, then move it: the DAG must find the project from its own place.
     let built = scratch.path().join("built");
-    copy_dir(&example, &built.join("breast-cancer"));
+    copy_dir(&example, &built.join("breast-cancer"), &[".mlops"]);
     let output = mlopsc(&built, &["build", "breast-cancer/mlops.kdl", "--target", "airflow", "-o", "."]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let repo = scratch.path().join("moved");
@@ -96,7 +76,7 @@ fn airflow_dags_test_runs_the_generated_dag_and_trains_what_mlopsc_run_trains() 
     }
 
     let reference = scratch.path().join("reference");
-    copy_dir(&example, &reference);
+    copy_dir(&example, &reference, &[".mlops"]);
     let output = mlopsc(&reference, &["run", "mlops.kdl", "--quiet"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 

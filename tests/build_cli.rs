@@ -3,62 +3,19 @@
 //! in its own copy of the repository, artifacts handed over as GitHub would), giving the same
 //! model as `mlopsc run`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+
+use common::{copy_dir, small_customers_csv, stderr, stdout, Sandbox};
 
 const CHURN: &str = include_str!("../examples/churn/mlops.kdl");
 
-/// A temporary repository.
-struct Repo {
-    dir: tempfile::TempDir,
-}
-
-impl Repo {
-    fn new() -> Repo {
-        Repo { dir: tempfile::tempdir().expect("a temporary folder") }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.dir.path().join(name);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
-        std::fs::write(&path, contents).expect("written");
-        path
-    }
-
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_else(|error| panic!("{name}: {error}"))
-    }
-
-    fn exists(&self, name: &str) -> bool {
-        self.dir.path().join(name).exists()
-    }
-
-    fn mlopsc(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_mlopsc"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("mlopsc runs")
-    }
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 #[test]
 fn build_writes_the_spec_targets_beside_the_spec_and_notes_what_it_leaves_out() {
-    let repo = Repo::new();
+    let repo = Sandbox::new();
     repo.write("mlops.kdl", CHURN);
     let output = repo.mlopsc(&["build"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -83,7 +40,7 @@ fn build_writes_the_spec_targets_beside_the_spec_and_notes_what_it_leaves_out() 
 
 #[test]
 fn output_goes_to_the_repository_root_with_paths_from_there() {
-    let repo = Repo::new();
+    let repo = Sandbox::new();
     repo.write("ml/churn/mlops.kdl", CHURN);
     let output = repo.mlopsc(&["build", "ml/churn/mlops.kdl", "--target", "github-actions", "-o", "."]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -102,8 +59,8 @@ fn output_goes_to_the_repository_root_with_paths_from_there() {
 
 #[test]
 fn output_is_byte_identical_across_runs_and_folders() {
-    let first = Repo::new();
-    let second = Repo::new();
+    let first = Sandbox::new();
+    let second = Sandbox::new();
     for repo in [&first, &second] {
         repo.write("mlops.kdl", CHURN);
         let output = repo.mlopsc(&["build", "--target", "github-actions"]);
@@ -116,7 +73,7 @@ fn output_is_byte_identical_across_runs_and_folders() {
 
 #[test]
 fn check_passes_when_fresh_and_lists_stale_and_missing_files_otherwise() {
-    let repo = Repo::new();
+    let repo = Sandbox::new();
     repo.write("mlops.kdl", CHURN);
     let missing = repo.mlopsc(&["build", "--target", "github-actions", "--check"]);
     assert_eq!(missing.status.code(), Some(1), "{}", stderr(&missing));
@@ -150,7 +107,7 @@ fn check_passes_when_fresh_and_lists_stale_and_missing_files_otherwise() {
 
 #[test]
 fn templates_override_the_embedded_ones_and_errors_name_the_file() {
-    let repo = Repo::new();
+    let repo = Sandbox::new();
     repo.write("mlops.kdl", CHURN);
     repo.write("ci/github-actions/check.yml.tera", "name: {{ check_name | yaml }}\n# team check for {{ spec_path }}\n");
     let output = repo.mlopsc(&["build", "--target", "github-actions", "--templates", "ci"]);
@@ -179,7 +136,7 @@ fn templates_override_the_embedded_ones_and_errors_name_the_file() {
 
 #[test]
 fn airflow_builds_and_checks_and_specs_without_targets_are_usage_errors() {
-    let repo = Repo::new();
+    let repo = Sandbox::new();
     repo.write("mlops.kdl", CHURN);
     let airflow = repo.mlopsc(&["build", "--target", "airflow"]);
     assert_eq!(airflow.status.code(), Some(0), "{}", stderr(&airflow));
@@ -204,7 +161,7 @@ fn airflow_builds_and_checks_and_specs_without_targets_are_usage_errors() {
 
 #[test]
 fn what_github_cannot_express_is_a_diagnostic_with_a_span_and_nothing_is_written() {
-    let repo = Repo::new();
+    let repo = Sandbox::new();
     repo.write("mlops.kdl", CHURN.replace("cron=\"0 3 * * 1\"", "cron=\"0 3 L * *\""));
     let output = repo.mlopsc(&["build", "--target", "github-actions"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
@@ -231,62 +188,9 @@ fn what_github_cannot_express_is_a_diagnostic_with_a_span_and_nothing_is_written
 
 // ---- the generated workflow, run job by job -------------------------------------------------
 
-/// A spec small enough to train in a moment, with a parameter a manual run overrides.
-const SMALL: &str = r#"project "tiny" version="0.1.0"
-
-params {
-    rounds 40
-    min-auc 0.6
-}
-
-dataset "customers" {
-    source "data/customers.csv"
-    schema {
-        customer_id string unique=#true
-        monthly_charges float min=0
-        tenure_months int min=0
-        churned bool
-    }
-}
-
-transform "features" from="customers" {
-    drop "customer_id"
-    scale "monthly_charges" method="standard"
-}
-
-split "holdout" from="features" train=0.7 valid=0.15 test=0.15 stratify="churned" seed=42
-
-train "churn" data="holdout.train" label="churned" {
-    xgboost objective="binary:logistic" rounds=(param)"rounds" max_depth=3 eta=0.3 nthread=1 seed=1
-}
-
-evaluate "churn" data="holdout.test" {
-    metrics "auc"
-    gate "auc" min=(param)"min-auc"
-}
-
-register "churn-classifier" model="churn" alias="staging"
-
-package "churn-classifier" format="bundle"
-
-target "github-actions" retries=1
-"#;
-
-/// 600 customers whose churn depends on tenure and charges; the same on every machine.
-fn customers_csv() -> String {
-    let mut state: u64 = 11;
-    let mut next = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let mut csv = String::from("customer_id,monthly_charges,tenure_months,churned\n");
-    for index in 0..600 {
-        let charges = 20.0 + next() * 100.0;
-        let tenure = (next() * 72.0) as i64;
-        let churned = 0.03 * charges - 0.06 * tenure as f64 + next() * 1.5 > 0.6;
-        csv.push_str(&format!("c{index:04},{charges:.2},{tenure},{churned}\n"));
-    }
-    csv
+/// The small spec, with a parameter a manual run overrides.
+fn small() -> String {
+    common::small_spec("target \"github-actions\" retries=1")
 }
 
 /// One step of a job, as far as running it here needs.
@@ -386,19 +290,6 @@ fn parse_workflow(text: &str) -> (Vec<(String, String)>, Vec<Job>) {
     (env, jobs)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("folder");
-    for entry in std::fs::read_dir(from).expect("readable folder") {
-        let path = entry.expect("entry").path();
-        let target = to.join(path.file_name().expect("a name"));
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).expect("copied");
-        }
-    }
-}
-
 /// Runs every step job of `workflow` in order, each in a fresh copy of `repo`, handing
 /// artifacts over through `artifacts/`, with `inputs` as a manual run's inputs.
 fn run_workflow(repo: &Path, workflow: &str, inputs: &[(&str, &str)], scratch: &Path) -> PathBuf {
@@ -410,13 +301,13 @@ fn run_workflow(repo: &Path, workflow: &str, inputs: &[(&str, &str)], scratch: &
     assert!(step_jobs.len() >= 8, "expected a job per batch step: {jobs:?}");
     for job in step_jobs {
         let checkout = scratch.join("jobs").join(&job.id);
-        copy_dir(repo, &checkout);
+        copy_dir(repo, &checkout, &[]);
         for step in &job.steps {
             match step {
                 JobStep::Download { artifact, path } if artifact != "mlopsc-binary" => {
-                    copy_dir(&artifacts.join(artifact), &checkout.join(path))
+                    copy_dir(&artifacts.join(artifact), &checkout.join(path), &[])
                 }
-                JobStep::Upload { artifact, path } => copy_dir(&checkout.join(path), &artifacts.join(artifact)),
+                JobStep::Upload { artifact, path } => copy_dir(&checkout.join(path), &artifacts.join(artifact), &[]),
                 JobStep::Run { env: step_env, script } if !script.contains("mlopsc-bin") => {
                     let mut command = Command::new("sh");
                     command.args(["-e", "-c", script]).current_dir(&checkout).env("PATH", &path).env("NO_COLOR", "1");
@@ -437,9 +328,9 @@ fn run_workflow(repo: &Path, workflow: &str, inputs: &[(&str, &str)], scratch: &
 
 #[test]
 fn the_generated_workflow_runs_job_by_job_and_trains_the_model_mlopsc_run_trains() {
-    let repo = Repo::new();
-    repo.write("mlops.kdl", SMALL);
-    repo.write("data/customers.csv", customers_csv());
+    let repo = Sandbox::new();
+    repo.write("mlops.kdl", small());
+    repo.write("data/customers.csv", small_customers_csv());
     let built = repo.mlopsc(&["build"]);
     assert_eq!(built.status.code(), Some(0), "{}", stderr(&built));
     let workflow = repo.read(".github/workflows/tiny.yml");
@@ -472,11 +363,11 @@ fn the_generated_workflow_runs_job_by_job_and_trains_the_model_mlopsc_run_trains
 
 #[test]
 fn step_run_set_refuses_a_spec_that_changed_since_the_plan() {
-    let repo = Repo::new();
-    repo.write("mlops.kdl", SMALL);
-    repo.write("data/customers.csv", customers_csv());
+    let repo = Sandbox::new();
+    repo.write("mlops.kdl", small());
+    repo.write("data/customers.csv", small_customers_csv());
     assert_eq!(repo.mlopsc(&["build"]).status.code(), Some(0));
-    repo.write("mlops.kdl", SMALL.replace("rounds 40", "rounds 41"));
+    repo.write("mlops.kdl", small().replace("rounds 40", "rounds 41"));
     let output = repo.mlopsc(&["step", "run", "ingest.customers", "--plan", "tiny.plan.json", "--set", "rounds=5"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(stderr(&output).contains("is not the spec this plan was compiled from"), "{}", stderr(&output));

@@ -3,113 +3,22 @@
 //! task in a fresh copy of the repository, artifacts at the paths its placeholders name),
 //! training the same model as `mlopsc run`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-/// A temporary repository.
-struct Repo {
-    dir: tempfile::TempDir,
-}
+use common::{small_customers_csv, stderr, stdout, Sandbox};
 
-impl Repo {
-    fn new() -> Repo {
-        Repo { dir: tempfile::tempdir().expect("a temporary folder") }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn write(&self, name: &str, contents: impl AsRef<[u8]>) {
-        let path = self.dir.path().join(name);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
-        std::fs::write(&path, contents).expect("written");
-    }
-
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_else(|error| panic!("{name}: {error}"))
-    }
-
-    fn mlopsc(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_mlopsc"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("mlopsc runs")
-    }
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// A spec small enough to train in a moment, with parameters the pipeline takes.
-const SMALL: &str = r#"project "tiny" version="0.1.0"
-
-params {
-    rounds 40
-    min-auc 0.6
-}
-
-dataset "customers" {
-    source "data/customers.csv"
-    schema {
-        customer_id string unique=#true
-        monthly_charges float min=0
-        tenure_months int min=0
-        churned bool
-    }
-}
-
-transform "features" from="customers" {
-    drop "customer_id"
-    scale "monthly_charges" method="standard"
-}
-
-split "holdout" from="features" train=0.7 valid=0.15 test=0.15 stratify="churned" seed=42
-
-train "churn" data="holdout.train" label="churned" {
-    xgboost objective="binary:logistic" rounds=(param)"rounds" max_depth=3 eta=0.3 nthread=1 seed=1
-}
-
-evaluate "churn" data="holdout.test" {
-    metrics "auc"
-    gate "auc" min=(param)"min-auc"
-}
-
-register "churn-classifier" model="churn" alias="staging"
-
-package "churn-classifier" format="bundle"
-
-target "kubeflow" image="ghcr.io/acme/tiny:0.1.0" retries=2
-"#;
-
-/// 600 customers whose churn depends on tenure and charges; the same on every machine.
-fn customers_csv() -> String {
-    let mut state: u64 = 11;
-    let mut next = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let mut csv = String::from("customer_id,monthly_charges,tenure_months,churned\n");
-    for index in 0..600 {
-        let charges = 20.0 + next() * 100.0;
-        let tenure = (next() * 72.0) as i64;
-        let churned = 0.03 * charges - 0.06 * tenure as f64 + next() * 1.5 > 0.6;
-        csv.push_str(&format!("c{index:04},{charges:.2},{tenure},{churned}\n"));
-    }
-    csv
+/// The small spec, for Kubeflow.
+fn small() -> String {
+    common::small_spec("target \"kubeflow\" image=\"ghcr.io/acme/tiny:0.1.0\" retries=2")
 }
 
 #[test]
 fn build_writes_the_pipeline_and_check_finds_it_fresh_then_stale() {
-    let repo = Repo::new();
-    repo.write("mlops.kdl", SMALL);
+    let repo = Sandbox::new();
+    repo.write("mlops.kdl", small());
     let built = repo.mlopsc(&["build"]);
     assert_eq!(built.status.code(), Some(0), "{}", stderr(&built));
     assert!(stderr(&built).contains("wrote ./kubeflow/tiny.yaml"), "{}", stderr(&built));
@@ -121,7 +30,7 @@ fn build_writes_the_pipeline_and_check_finds_it_fresh_then_stale() {
     let fresh = repo.mlopsc(&["build", "--target", "kubeflow", "--check"]);
     assert_eq!(fresh.status.code(), Some(0), "{}", stderr(&fresh));
 
-    repo.write("mlops.kdl", SMALL.replace("rounds 40", "rounds 41"));
+    repo.write("mlops.kdl", small().replace("rounds 40", "rounds 41"));
     let stale = repo.mlopsc(&["build", "--target", "kubeflow", "--check"]);
     assert_eq!(stale.status.code(), Some(1), "{}", stderr(&stale));
     assert!(stderr(&stale).contains("kubeflow/tiny.yaml (differs)"), "{}", stderr(&stale));
@@ -131,8 +40,8 @@ fn build_writes_the_pipeline_and_check_finds_it_fresh_then_stale() {
 
 #[test]
 fn a_missing_image_and_a_schedule_are_warnings_with_spans() {
-    let repo = Repo::new();
-    let spec = SMALL.replace(" image=\"ghcr.io/acme/tiny:0.1.0\"", "") + "schedule \"nightly\" cron=\"30 1 * * *\"\n";
+    let repo = Sandbox::new();
+    let spec = small().replace(" image=\"ghcr.io/acme/tiny:0.1.0\"", "") + "schedule \"nightly\" cron=\"30 1 * * *\"\n";
     repo.write("mlops.kdl", spec);
     let built = repo.mlopsc(&["build", "--target", "kubeflow"]);
     assert_eq!(built.status.code(), Some(0), "{}", stderr(&built));
@@ -145,7 +54,7 @@ fn a_missing_image_and_a_schedule_are_warnings_with_spans() {
 }
 
 /// Runs the pipeline task by task with `check_pipeline.py run`; returns TASK KEY → PATH lines.
-fn run_pipeline(python: &Path, repo: &Repo, scratch: &Path, assignments: &[&str]) -> Vec<(String, String, PathBuf)> {
+fn run_pipeline(python: &Path, repo: &Sandbox, scratch: &Path, assignments: &[&str]) -> Vec<(String, String, PathBuf)> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("targets/tests/kubeflow/check_pipeline.py");
     let output = Command::new(python)
         .arg(script)
@@ -173,9 +82,9 @@ fn the_generated_pipeline_runs_task_by_task_and_trains_the_model_mlopsc_run_trai
         eprintln!("skipped: MLOPSC_TEST_KFP is not set (scripts/test sets it after scripts/setup installs kfp)");
         return;
     };
-    let repo = Repo::new();
-    repo.write("mlops.kdl", SMALL);
-    repo.write("data/customers.csv", customers_csv());
+    let repo = Sandbox::new();
+    repo.write("mlops.kdl", small());
+    repo.write("data/customers.csv", small_customers_csv());
     let built = repo.mlopsc(&["build", "--target", "kubeflow"]);
     assert_eq!(built.status.code(), Some(0), "{}", stderr(&built));
 

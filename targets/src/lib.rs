@@ -10,13 +10,18 @@
 //! templates embedded from `targets/templates/<target>/`.
 
 mod airflow;
+mod batch;
+mod collisions;
 mod diagnostic;
 mod github_actions;
 mod header;
 mod kubeflow;
+mod names;
 mod python;
 mod shell;
 mod spans;
+mod store_mode;
+mod target_options;
 mod templates;
 mod yaml;
 

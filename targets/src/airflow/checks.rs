@@ -2,11 +2,11 @@
 //! parser refuses, options it has no use for, and a store that pods cannot share.
 
 use miette::SourceSpan;
-use mlops_compiler::ast::{Item, Spec};
+use mlops_compiler::ast::Spec;
 use mlops_compiler::plan::{Plan, ScheduleInfo};
 
 use super::{Settings, KIND, TARGET_NAME};
-use crate::{spans, TargetDiagnostic};
+use crate::{spans, store_mode, TargetDiagnostic};
 
 /// Every diagnostic of the Airflow target for `plan`.
 pub(super) fn check(plan: &Plan, spec: &Spec, settings: &Settings) -> Vec<TargetDiagnostic> {
@@ -16,7 +16,7 @@ pub(super) fn check(plan: &Plan, spec: &Spec, settings: &Settings) -> Vec<Target
     }
     ignored_options(spec, settings, &mut diagnostics);
     if settings.image.is_some() {
-        if let Some(path) = plan.store.as_str().filter(|path| !path.starts_with('/') && !path.contains("://")) {
+        if let Some(path) = plan.store.as_str().filter(|path| !store_mode::is_shared(path)) {
             let span = spec
                 .store
                 .as_ref()
@@ -72,12 +72,7 @@ fn cron(schedule: &ScheduleInfo, spec: &Spec) -> Vec<TargetDiagnostic> {
 /// Options of `target "airflow"` that it has no use for: `runner` (GitHub Actions), `install`
 /// (workers are expected to have mlopsc), and `namespace` without an `image`.
 fn ignored_options(spec: &Spec, settings: &Settings, diagnostics: &mut Vec<TargetDiagnostic>) {
-    let Some(target) = spec.items.iter().find_map(|item| match item {
-        Item::Target(target) if target.kind.value == KIND => Some(target),
-        _ => None,
-    }) else {
-        return;
-    };
+    let Some(target) = spans::target_node(spec, KIND) else { return };
     if settings.image.is_none() {
         if let Some(span) = spans::target_option(spec, KIND, "namespace") {
             diagnostics.push(TargetDiagnostic::IgnoredOption {

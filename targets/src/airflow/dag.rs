@@ -4,12 +4,15 @@
 
 use serde::Serialize;
 
-use mlops_compiler::plan::{Plan, Step};
+use mlops_compiler::plan::{Plan, SecretRef};
 
-use super::{runs, Settings, RETRY_DELAY_MINUTES};
+use super::{Settings, RETRY_DELAY_MINUTES};
+use crate::batch::{left_out_notes, references, runs, uses};
+use crate::names::{param_vars, unique};
 use crate::python::{literal, string};
 use crate::shell::quote;
-use crate::{plan_file, Options};
+use crate::store_mode::StoreMode;
+use crate::{plan_file, Options, Target};
 
 /// Where the DAG file goes, relative to the output folder: Airflow's usual `dags/` folder.
 const DAG_DIR: &str = "dags";
@@ -97,34 +100,19 @@ pub(super) fn context(plan: &Plan, options: &Options, settings: &Settings, notes
     let root_variable = format!("mlops_{key}_root");
     let root_env = format!("MLOPS_{}_ROOT", key.to_ascii_uppercase());
 
-    for step in plan.steps.iter().filter(|step| !runs(step)) {
-        notes.push(if step.batch {
-            format!(
-                "airflow: left out `{}`: it watches a served model; run it with `mlopsc monitor {}`",
-                step.id, step.name
-            )
-        } else {
-            format!("airflow: left out `{}`: a service, not a batch step; run it with `mlopsc serve`", step.id)
-        });
-    }
+    notes.extend(left_out_notes(plan, Target::Airflow));
 
     let mut step_args = vec![format!("--plan {} --project-dir {}", quote(&plan_path), quote(options.spec_dir()))];
-    match plan.store.as_str() {
-        Some(path) if path.starts_with('/') || path.contains("://") => {
-            step_args.push(format!("--store {}", quote(path)));
-        }
-        Some(path) => {
-            step_args.push(format!("--store {}", quote(&options.from_spec_dir(path))));
-            if settings.image.is_none() {
-                notes.push(format!(
-                    "airflow: every task uses the store `{}` under the project root of the worker that runs it; with workers on several machines, put the project root on storage they share (the `{root_variable}` Airflow Variable) or declare `store` as an absolute path there",
-                    options.from_spec_dir(path)
-                ));
-            }
-        }
-        None => {}
+    let store = StoreMode::of(plan, options);
+    if let Some(path) = store.flag() {
+        step_args.push(format!("--store {}", quote(path)));
     }
-    let params = param_vars(plan);
+    if let (StoreMode::PerTask(path), None) = (&store, &settings.image) {
+        notes.push(format!(
+            "airflow: every task uses the store `{path}` under the project root of the worker that runs it; with workers on several machines, put the project root on storage they share (the `{root_variable}` Airflow Variable) or declare `store` as an absolute path there"
+        ));
+    }
+    let params = param_vars(plan.params.keys(), |name| identifier(name).to_ascii_uppercase());
     for param in &params {
         step_args.push(format!("--set \"{}=${}\"", param.name, param.var));
     }
@@ -153,13 +141,7 @@ pub(super) fn context(plan: &Plan, options: &Options, settings: &Settings, notes
     let mut edges = Vec::new();
     let mut uses_variables = false;
     for step in plan.steps.iter().filter(|step| runs(step)) {
-        let base = identifier(&step.id);
-        let mut var = base.clone();
-        let mut suffix = 2;
-        while vars.contains(&var) {
-            var = format!("{base}_{suffix}");
-            suffix += 1;
-        }
+        let var = unique(identifier(&step.id), &vars);
         vars.push(var.clone());
         let mut args = vec![string(&step.id)];
         if settings.image.is_some() {
@@ -254,51 +236,9 @@ pub(super) fn context(plan: &Plan, options: &Options, settings: &Settings, notes
     }
 }
 
-/// A parameter and the environment variable its value reaches the command through.
-struct ParamVar {
-    name: String,
-    var: String,
-}
-
-/// `MLOPS_PARAM_<NAME>` per parameter; a suffix keeps names that differ only in `-`/`_` or case
-/// apart.
-fn param_vars(plan: &Plan) -> Vec<ParamVar> {
-    let mut vars: Vec<ParamVar> = Vec::new();
-    for name in plan.params.keys() {
-        let base = format!("MLOPS_PARAM_{}", identifier(name).to_ascii_uppercase());
-        let mut var = base.clone();
-        let mut suffix = 2;
-        while vars.iter().any(|other| other.var == var) {
-            var = format!("{base}_{suffix}");
-            suffix += 1;
-        }
-        vars.push(ParamVar { name: name.clone(), var });
-    }
-    vars
-}
-
 /// Whether a batch task uses `reference` (directly, or through the store or the tracking).
-fn used_by_tasks(plan: &Plan, reference: &mlops_compiler::plan::SecretRef) -> bool {
+fn used_by_tasks(plan: &Plan, reference: &SecretRef) -> bool {
     plan.steps.iter().filter(|step| runs(step)).any(|step| uses(step, reference))
-}
-
-fn uses(step: &Step, reference: &mlops_compiler::plan::SecretRef) -> bool {
-    reference.used_by.iter().any(|user| user == &step.id || user == "store" || user == "tracking")
-}
-
-/// The `(secret)` and `(env)` names `step` needs, each sorted.
-fn references(plan: &Plan, step: &Step) -> (Vec<String>, Vec<String>) {
-    let mut secrets = Vec::new();
-    let mut variables = Vec::new();
-    for reference in plan.secrets.iter().filter(|reference| uses(step, reference)) {
-        let list = if reference.kind == "secret" { &mut secrets } else { &mut variables };
-        if !list.contains(&reference.name) {
-            list.push(reference.name.clone());
-        }
-    }
-    secrets.sort();
-    variables.sort();
-    (secrets, variables)
 }
 
 /// A Python list literal of strings.

@@ -10,9 +10,11 @@ mod checks;
 mod dag;
 
 use mlops_compiler::ast::Spec;
-use mlops_compiler::plan::{Plan, Step, TargetInfo};
+use mlops_compiler::plan::Plan;
 
-use crate::header::header;
+use crate::batch::check_runnable;
+use crate::header::with_header;
+use crate::target_options::TargetOptions;
 use crate::templates::{EmbeddedTemplate, Engine};
 use crate::{EmitError, Emitted, Options, OutputFile, Target};
 
@@ -48,14 +50,12 @@ pub(crate) struct Settings {
 
 impl Settings {
     fn from_plan(plan: &Plan) -> Settings {
-        let target: Option<&TargetInfo> = plan.targets.iter().find(|target| target.kind == KIND);
-        let option = |name: &str| target.and_then(|target| target.options.get(name));
-        let text = |name: &str| option(name).and_then(|value| value.as_str()).map(str::to_string);
+        let options = TargetOptions::of(plan, KIND);
         Settings {
-            dag_id: text("dag_id").unwrap_or_else(|| dag_id_of(&plan.project.name)),
-            image: text("image"),
-            namespace: text("namespace"),
-            retries: option("retries").and_then(|value| value.as_u64()).unwrap_or_else(default_retries),
+            dag_id: options.text("dag_id").unwrap_or_else(|| dag_id_of(&plan.project.name)),
+            image: options.text("image"),
+            namespace: options.text("namespace"),
+            retries: options.retries(),
         }
     }
 }
@@ -72,47 +72,16 @@ fn dag_id_of(name: &str) -> String {
     }
 }
 
-/// The vocabulary's default for `retries`.
-fn default_retries() -> u64 {
-    mlops_stdlib::vocabulary::top_level("target")
-        .and_then(|node| node.option("retries"))
-        .and_then(|option| match option.default {
-            Some(mlops_stdlib::signature::Literal::Int(retries)) => u64::try_from(retries).ok(),
-            _ => None,
-        })
-        .unwrap_or(0)
-}
-
 /// The DAG file of `plan`.
 pub(crate) fn emit(plan: &Plan, spec: &Spec, options: &Options) -> Result<Emitted, EmitError> {
-    // Nothing in the language reads from a service or a monitor; a batch step that depends on
-    // one could never run here, and saying so beats a task that fails later.
-    for step in plan.steps.iter().filter(|step| runs(step)) {
-        if let Some(producer) = step.depends_on.iter().find(|id| plan.step(id).is_some_and(|producer| !runs(producer)))
-        {
-            return Err(EmitError::UnrunDependency {
-                target: Target::Airflow,
-                step: step.id.clone(),
-                producer: producer.clone(),
-            });
-        }
-    }
+    check_runnable(plan, Target::Airflow)?;
     let settings = Settings::from_plan(plan);
     let engine = Engine::new(TEMPLATES, &options.overrides)?;
     let mut emitted = Emitted { diagnostics: checks::check(plan, spec, &settings), ..Emitted::default() };
     let context = dag::context(plan, options, &settings, &mut emitted.notes);
     let body = engine.render(DAG_TEMPLATE, &context)?;
-    let mut text = header(plan, options, "#");
-    text.push_str(body.trim_start_matches('\n'));
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    emitted.files.push(OutputFile { path: context.dag_path.clone(), bytes: text.into_bytes() });
+    emitted
+        .files
+        .push(OutputFile { path: context.dag_path.clone(), bytes: with_header(plan, options, &body).into_bytes() });
     Ok(emitted)
-}
-
-/// Whether Airflow runs `step`: batch steps, except monitors (which watch a served model and
-/// run with `mlopsc monitor`).
-pub(crate) fn runs(step: &Step) -> bool {
-    step.batch && step.kind != "monitor"
 }

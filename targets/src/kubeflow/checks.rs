@@ -2,12 +2,11 @@
 //! image, schedules, options it ignores, names it would merge. (Secret and variable names need
 //! no check: the language's names are already valid Kubernetes keys and variable names.)
 
-use std::collections::BTreeMap;
+use mlops_compiler::ast::Spec;
+use mlops_compiler::plan::Plan;
 
-use mlops_compiler::ast::{Item, Spec};
-use mlops_compiler::plan::{Plan, Step};
-
-use super::{names, runs, Settings, KIND, TARGET_NAME};
+use super::{names, Settings, KIND, TARGET_NAME};
+use crate::collisions::{self, Naming};
 use crate::{spans, TargetDiagnostic};
 
 /// Every diagnostic of the Kubeflow target for `plan`.
@@ -38,10 +37,7 @@ pub(super) fn check(plan: &Plan, spec: &Spec, settings: &Settings) -> Vec<Target
 /// The image is the one thing the pipeline cannot run without: it must hold mlopsc and the
 /// project's files. Without one, tasks run in an image named after the project.
 fn default_image(plan: &Plan, spec: &Spec, settings: &Settings) -> TargetDiagnostic {
-    let node = spec.items.iter().find_map(|item| match item {
-        Item::Target(target) if target.kind.value == KIND => Some(target.kind.span),
-        _ => None,
-    });
+    let node = spans::target_node(spec, KIND).map(|target| target.kind.span);
     let (span, declared) = match (node, &spec.project) {
         (Some(span), _) => (span, true),
         (None, Some(project)) => (project.name.span, false),
@@ -66,12 +62,7 @@ fn default_image(plan: &Plan, spec: &Spec, settings: &Settings) -> TargetDiagnos
 
 /// Options and children of `target "kubeflow"` that only other targets use.
 fn ignored_options(spec: &Spec, diagnostics: &mut Vec<TargetDiagnostic>) {
-    let Some(target) = spec.items.iter().find_map(|item| match item {
-        Item::Target(target) if target.kind.value == KIND => Some(target),
-        _ => None,
-    }) else {
-        return;
-    };
+    let Some(target) = spans::target_node(spec, KIND) else { return };
     if let Some(span) = spans::target_option(spec, KIND, "dag-id") {
         diagnostics.push(TargetDiagnostic::IgnoredOption {
             target: TARGET_NAME.to_string(),
@@ -97,52 +88,22 @@ fn ignored_options(spec: &Spec, diagnostics: &mut Vec<TargetDiagnostic>) {
 /// Step ids that give the same task name, and parameters that give the same pipeline
 /// parameter.
 fn collisions(plan: &Plan, spec: &Spec, diagnostics: &mut Vec<TargetDiagnostic>) {
-    let mut tasks: BTreeMap<String, &Step> = BTreeMap::new();
-    // A dataset gives two steps (ingest, validate); one report per pair of nodes is enough.
-    let mut reported = Vec::new();
-    for step in plan.steps.iter().filter(|step| runs(step)) {
-        let key = names::task(&step.id);
-        match tasks.get(&key) {
-            Some(first) if reported.contains(&(spans::step_name(spec, step), spans::step_name(spec, first))) => {}
-            Some(first) => {
-                reported.push((spans::step_name(spec, step), spans::step_name(spec, first)));
-                diagnostics.push(TargetDiagnostic::NameCollision {
-                    target: TARGET_NAME.to_string(),
-                    what: "step".to_string(),
-                    name: step.id.clone(),
-                    other: first.id.clone(),
-                    thing: "task name".to_string(),
-                    span: spans::step_name(spec, step),
-                    first: spans::step_name(spec, first),
-                    help: format!(
-                        "Kubeflow task names are lowercase letters, digits and `-` (both are `{key}`); rename one of the two"
-                    ),
-                });
-            }
-            None => {
-                tasks.insert(key, step);
-            }
-        }
-    }
-    let mut params: BTreeMap<String, &str> = BTreeMap::new();
-    for name in plan.params.keys() {
-        let key = names::identifier(name);
-        match params.get(&key) {
-            Some(first) => diagnostics.push(TargetDiagnostic::NameCollision {
-                target: TARGET_NAME.to_string(),
-                what: "parameter".to_string(),
-                name: name.clone(),
-                other: first.to_string(),
-                thing: "pipeline parameter".to_string(),
-                span: spans::param(spec, name),
-                first: spans::param(spec, first),
-                help: format!(
-                    "Kubeflow pipeline parameters are Python names (both are `{key}`); rename one of the two"
-                ),
-            }),
-            None => {
-                params.insert(key, name);
-            }
-        }
-    }
+    let tasks = Naming {
+        target: TARGET_NAME,
+        thing: "task name",
+        key: names::task,
+        help: |key| {
+            format!(
+                "Kubeflow task names are lowercase letters, digits and `-` (both are `{key}`); rename one of the two"
+            )
+        },
+    };
+    collisions::steps(plan, spec, &tasks, diagnostics);
+    let params = Naming {
+        target: TARGET_NAME,
+        thing: "pipeline parameter",
+        key: names::identifier,
+        help: |key| format!("Kubeflow pipeline parameters are Python names (both are `{key}`); rename one of the two"),
+    };
+    collisions::params(plan.params.keys(), spec, &params, diagnostics);
 }

@@ -12,9 +12,11 @@ mod names;
 mod pipeline;
 
 use mlops_compiler::ast::Spec;
-use mlops_compiler::plan::{Plan, Step, TargetInfo};
+use mlops_compiler::plan::Plan;
 
+use crate::batch::check_runnable;
 use crate::header::header;
+use crate::target_options::TargetOptions;
 use crate::{EmitError, Emitted, Options, OutputFile, Target};
 
 /// How the target is named in messages.
@@ -38,28 +40,15 @@ pub(crate) struct Settings {
 
 impl Settings {
     fn from_plan(plan: &Plan) -> Settings {
-        let target: Option<&TargetInfo> = plan.targets.iter().find(|target| target.kind == KIND);
-        let option = |name: &str| target.and_then(|target| target.options.get(name));
-        let text = |name: &str| option(name).and_then(|value| value.as_str()).map(str::to_string);
-        let image = text("image");
+        let options = TargetOptions::of(plan, KIND);
+        let image = options.text("image");
         Settings {
             image_given: image.is_some(),
             image: image.unwrap_or_else(|| names::default_image(plan)),
-            retries: option("retries").and_then(|value| value.as_u64()).unwrap_or_else(default_retries),
-            namespace: text("namespace"),
+            retries: options.retries(),
+            namespace: options.text("namespace"),
         }
     }
-}
-
-/// The vocabulary's default for `retries`.
-fn default_retries() -> u64 {
-    mlops_stdlib::vocabulary::top_level("target")
-        .and_then(|node| node.option("retries"))
-        .and_then(|option| match option.default {
-            Some(mlops_stdlib::signature::Literal::Int(retries)) => u64::try_from(retries).ok(),
-            _ => None,
-        })
-        .unwrap_or(0)
 }
 
 /// Where the pipeline is written, relative to the output folder.
@@ -69,18 +58,7 @@ pub(crate) fn pipeline_path(plan: &Plan) -> String {
 
 /// The pipeline file of `plan`.
 pub(crate) fn emit(plan: &Plan, spec: &Spec, options: &Options) -> Result<Emitted, EmitError> {
-    // The language gives nothing a way to read from a service or a monitor; a plan where a
-    // batch step depends on one cannot run here, and saying so beats a task that fails later.
-    for step in plan.steps.iter().filter(|step| runs(step)) {
-        if let Some(producer) = step.depends_on.iter().find(|id| plan.step(id).is_some_and(|producer| !runs(producer)))
-        {
-            return Err(EmitError::UnrunDependency {
-                target: Target::Kubeflow,
-                step: step.id.clone(),
-                producer: producer.clone(),
-            });
-        }
-    }
+    check_runnable(plan, Target::Kubeflow)?;
     let settings = Settings::from_plan(plan);
     let mut emitted = Emitted { diagnostics: checks::check(plan, spec, &settings), ..Emitted::default() };
     let documents = pipeline::documents(plan, options, &settings, &mut emitted.notes);
@@ -93,10 +71,4 @@ pub(crate) fn emit(plan: &Plan, spec: &Spec, options: &Options) -> Result<Emitte
     }
     emitted.files.push(OutputFile { path: pipeline_path(plan), bytes: text.into_bytes() });
     Ok(emitted)
-}
-
-/// Whether Kubeflow runs `step`: batch steps, except monitors (which watch a served model and
-/// run with `mlopsc monitor`).
-pub(crate) fn runs(step: &Step) -> bool {
-    step.batch && step.kind != "monitor"
 }

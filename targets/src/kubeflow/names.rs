@@ -52,14 +52,6 @@ pub(super) fn identifier(name: &str) -> String {
     out
 }
 
-/// `wanted`, or `wanted_2`, `wanted_3`… when `taken` already holds it.
-pub(super) fn unique(wanted: String, taken: &[String]) -> String {
-    if !taken.contains(&wanted) {
-        return wanted;
-    }
-    (2..).map(|suffix| format!("{wanted}_{suffix}")).find(|candidate| !taken.contains(candidate)).unwrap_or(wanted)
-}
-
 /// The pipeline's name: the project's name as a DNS label, which `kfp` requires.
 pub(super) fn pipeline(plan: &Plan) -> String {
     let label = dns_label(&plan.project.name);
@@ -105,6 +97,5 @@ mod tests {
         assert_eq!(identifier("fitted.features"), "fitted_features");
         assert_eq!(identifier("min-auc"), "min_auc");
         assert_eq!(identifier("2x"), "_2x");
-        assert_eq!(unique("data".to_string(), &["data".to_string(), "data_2".to_string()]), "data_3");
     }
 }

@@ -10,8 +10,11 @@ use serde_json::Value as Json;
 use mlops_compiler::plan::{Plan, Step};
 
 use super::document::Node;
-use super::{names, runs, Settings};
-use crate::{plan_file, Options};
+use super::{names, Settings};
+use crate::batch::{left_out_notes, names_by_kind, references, runs};
+use crate::names::unique;
+use crate::store_mode::StoreMode;
+use crate::{plan_file, Options, Target};
 
 /// The PipelineSpec schema version `kfp` 2.x writes.
 const SCHEMA_VERSION: &str = "2.1.0";
@@ -37,7 +40,7 @@ fn params(plan: &Plan) -> Vec<Param<'_>> {
     let mut taken = Vec::new();
     let mut params = Vec::new();
     for (name, param) in &plan.params {
-        let key = names::unique(names::identifier(name), &taken);
+        let key = unique(names::identifier(name), &taken);
         taken.push(key.clone());
         let (ty, default) = match (param.ty.as_str(), &param.value) {
             ("int", Json::Number(number)) if number.as_i64().is_some() => {
@@ -93,26 +96,6 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Where the tasks' store is.
-enum StoreMode {
-    /// A folder inside each task's container (the store is a relative path): every task starts
-    /// with an empty store, and outputs reach other tasks only as KFP artifacts.
-    PerTask(String),
-    /// One store every task reaches (an absolute path, or an `(env)`/`(secret)` reference the
-    /// container's environment resolves). Holds the `--store` value, if the store is a literal.
-    Shared(Option<String>),
-}
-
-impl StoreMode {
-    fn of(plan: &Plan, options: &Options) -> StoreMode {
-        match plan.store.as_str() {
-            Some(path) if path.starts_with('/') || path.contains("://") => StoreMode::Shared(Some(path.to_string())),
-            Some(path) => StoreMode::PerTask(options.from_spec_dir(path)),
-            None => StoreMode::Shared(None),
-        }
-    }
-}
-
 /// The KFP artifact type of a plan input or output kind.
 fn artifact_type(kind: &str) -> Node {
     let title = match kind {
@@ -147,7 +130,7 @@ pub(super) fn documents(plan: &Plan, options: &Options, settings: &Settings, not
     let store = StoreMode::of(plan, options);
     let params = params(plan);
     let running: Vec<&Step> = plan.steps.iter().filter(|step| runs(step)).collect();
-    notes.extend(left_out_notes(plan, &store, settings));
+    notes.extend(setup_notes(plan, &store, settings));
 
     let mut components = Node::map();
     let mut executors = Node::map();
@@ -166,13 +149,13 @@ pub(super) fn documents(plan: &Plan, options: &Options, settings: &Settings, not
         let mut taken: Vec<String> = used.iter().map(|param| param.key.clone()).collect();
         let mut input_keys = Vec::new();
         for input in &step.inputs {
-            let key = names::unique(names::identifier(&input.name), &taken);
+            let key = unique(names::identifier(&input.name), &taken);
             taken.push(key.clone());
             input_keys.push(key);
         }
         let mut output_keys = BTreeMap::new();
         for output in &step.outputs {
-            let key = names::unique(names::identifier(&output.name), &taken);
+            let key = unique(names::identifier(&output.name), &taken);
             taken.push(key.clone());
             output_keys.insert(output.name.as_str(), key);
         }
@@ -183,11 +166,7 @@ pub(super) fn documents(plan: &Plan, options: &Options, settings: &Settings, not
             Node::text("--project-dir"),
             Node::text(options.spec_dir()),
         ];
-        let store_flag = match &store {
-            StoreMode::PerTask(path) => Some(path.as_str()),
-            StoreMode::Shared(path) => path.as_deref(),
-        };
-        if let Some(path) = store_flag {
+        if let Some(path) = store.flag() {
             args.extend([Node::text("--store"), Node::text(path)]);
         }
 
@@ -320,19 +299,7 @@ pub(super) fn documents(plan: &Plan, options: &Options, settings: &Settings, not
 /// project's Kubernetes secret, the `(env)` values from its ConfigMap, as environment variables.
 fn kubernetes_config(plan: &Plan, step: &Step) -> Option<Node> {
     let store = names::secret_store(plan);
-    let mut secrets = Vec::new();
-    let mut variables = Vec::new();
-    for reference in &plan.secrets {
-        if !reference.used_by.iter().any(|user| user == &step.id || user == "store" || user == "tracking") {
-            continue;
-        }
-        let list = if reference.kind == "secret" { &mut secrets } else { &mut variables };
-        if !list.contains(&reference.name) {
-            list.push(reference.name.clone());
-        }
-    }
-    secrets.sort();
-    variables.sort();
+    let (secrets, variables) = references(plan, step);
     let source = |name_key: &str, parameter_key: &str, key_key: &str, names: &[String]| {
         Node::map()
             .with(name_key, Node::text(store.as_str()))
@@ -369,18 +336,8 @@ fn kubernetes_config(plan: &Plan, step: &Step) -> Option<Node> {
 }
 
 /// Notes on what the pipeline leaves out or needs set up beside it.
-fn left_out_notes(plan: &Plan, store: &StoreMode, settings: &Settings) -> Vec<String> {
-    let mut notes = Vec::new();
-    for step in plan.steps.iter().filter(|step| !runs(step)) {
-        notes.push(if step.batch {
-            format!(
-                "kubeflow: left out `{}`: it watches a served model; run it with `mlopsc monitor {}`",
-                step.id, step.name
-            )
-        } else {
-            format!("kubeflow: left out `{}`: a service, not a batch step; run it with `mlopsc serve`", step.id)
-        });
-    }
+fn setup_notes(plan: &Plan, store: &StoreMode, settings: &Settings) -> Vec<String> {
+    let mut notes: Vec<String> = left_out_notes(plan, Target::Kubeflow).collect();
     match store {
         StoreMode::PerTask(_) => {
             let keeps_state: Vec<String> = plan
@@ -405,16 +362,7 @@ fn left_out_notes(plan: &Plan, store: &StoreMode, settings: &Settings) -> Vec<St
         )),
         StoreMode::Shared(_) => {}
     }
-    let mut secrets: Vec<String> = Vec::new();
-    let mut variables: Vec<String> = Vec::new();
-    for reference in &plan.secrets {
-        let list = if reference.kind == "secret" { &mut secrets } else { &mut variables };
-        if !list.contains(&reference.name) {
-            list.push(reference.name.clone());
-        }
-    }
-    secrets.sort();
-    variables.sort();
+    let (secrets, variables) = names_by_kind(plan.secrets.iter());
     let namespace =
         settings.namespace.as_ref().map_or_else(String::new, |namespace| format!(" in namespace `{namespace}`"));
     let store = names::secret_store(plan);
