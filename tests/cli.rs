@@ -1,8 +1,9 @@
 //! CLI tests: run the real `mlopsc` binary in a temporary folder and check exit codes, stdout
 //! and stderr for every command and message format.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::{stderr, stdout, Sandbox};
 
 const CHURN: &str = include_str!("../examples/churn/mlops.kdl");
 
@@ -23,52 +24,11 @@ transform "features" from="customers" {
 split "holdout" from="featurs" train=0.8 test=0.2
 "#;
 
-/// A temporary folder with files in it.
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        Sandbox { dir: tempfile::tempdir().expect("a temporary folder") }
-    }
-
-    fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.dir.path().join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("parent folder");
-        }
-        std::fs::write(&path, contents).expect("file written");
-        path
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_mlopsc"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("mlopsc runs")
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
-}
-
 #[test]
 fn check_accepts_the_example_and_defaults_to_mlops_kdl() {
     let sandbox = Sandbox::new();
     sandbox.write("mlops.kdl", CHURN);
-    let output = sandbox.run(&["check"]);
+    let output = sandbox.mlopsc(&["check"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(stderr(&output).contains("mlops.kdl: ok, 11 steps"), "{}", stderr(&output));
     assert_eq!(stdout(&output), "");
@@ -78,7 +38,7 @@ fn check_accepts_the_example_and_defaults_to_mlops_kdl() {
 fn check_reports_every_error_in_human_form_and_exits_1() {
     let sandbox = Sandbox::new();
     sandbox.write("bad.kdl", BAD);
-    let output = sandbox.run(&["check", "bad.kdl"]);
+    let output = sandbox.mlopsc(&["check", "bad.kdl"]);
     assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);
     assert!(text.contains("mlops::check::unknown-column"), "{text}");
@@ -92,7 +52,7 @@ fn check_reports_every_error_in_human_form_and_exits_1() {
 fn check_json_prints_one_object_per_diagnostic_with_positions() {
     let sandbox = Sandbox::new();
     sandbox.write("bad.kdl", BAD);
-    let output = sandbox.run(&["check", "bad.kdl", "--message-format", "json"]);
+    let output = sandbox.mlopsc(&["check", "bad.kdl", "--message-format", "json"]);
     assert_eq!(output.status.code(), Some(1));
     let diagnostics: Vec<serde_json::Value> =
         stdout(&output).lines().map(|line| serde_json::from_str(line).expect("each line is JSON")).collect();
@@ -114,7 +74,7 @@ fn check_json_prints_one_object_per_diagnostic_with_positions() {
 fn check_github_prints_annotations() {
     let sandbox = Sandbox::new();
     sandbox.write("bad.kdl", BAD);
-    let output = sandbox.run(&["check", "bad.kdl", "--message-format", "github"]);
+    let output = sandbox.mlopsc(&["check", "bad.kdl", "--message-format", "github"]);
     assert_eq!(output.status.code(), Some(1));
     let lines: Vec<String> = stdout(&output).lines().map(str::to_string).collect();
     assert_eq!(lines.len(), 2);
@@ -130,12 +90,12 @@ fn check_github_prints_annotations() {
 fn warnings_do_not_change_the_exit_code() {
     let sandbox = Sandbox::new();
     sandbox.write("mlops.kdl", "dataset \"lonely\" {\n    source \"a.csv\"\n    schema { x int; }\n}\n");
-    let output = sandbox.run(&["check", "--message-format", "json"]);
+    let output = sandbox.mlopsc(&["check", "--message-format", "json"]);
     assert_eq!(output.status.code(), Some(0));
     let diagnostic: serde_json::Value = serde_json::from_str(stdout(&output).trim()).expect("one JSON line");
     assert_eq!(diagnostic["severity"], "warning");
     assert_eq!(diagnostic["code"], "mlops::check::unused");
-    let human = sandbox.run(&["check"]);
+    let human = sandbox.mlopsc(&["check"]);
     assert_eq!(human.status.code(), Some(0));
     assert!(stderr(&human).contains("warning: 1 warning in mlops.kdl"), "{}", stderr(&human));
 }
@@ -144,7 +104,7 @@ fn warnings_do_not_change_the_exit_code() {
 fn kdl_syntax_errors_come_through_with_kdls_span() {
     let sandbox = Sandbox::new();
     sandbox.write("mlops.kdl", "dataset \"x {\n");
-    let output = sandbox.run(&["check", "--message-format", "json"]);
+    let output = sandbox.mlopsc(&["check", "--message-format", "json"]);
     assert_eq!(output.status.code(), Some(1));
     let first: serde_json::Value =
         serde_json::from_str(stdout(&output).lines().next().expect("a diagnostic")).expect("JSON");
@@ -154,13 +114,13 @@ fn kdl_syntax_errors_come_through_with_kdls_span() {
 #[test]
 fn usage_errors_exit_2() {
     let sandbox = Sandbox::new();
-    let missing = sandbox.run(&["check", "nowhere.kdl"]);
+    let missing = sandbox.mlopsc(&["check", "nowhere.kdl"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("cannot read `nowhere.kdl`"), "{}", stderr(&missing));
     sandbox.write("mlops.kdl", CHURN);
-    let bad_flag = sandbox.run(&["check", "--message-format", "xml"]);
+    let bad_flag = sandbox.mlopsc(&["check", "--message-format", "xml"]);
     assert_eq!(bad_flag.status.code(), Some(2));
-    let unknown_command = sandbox.run(&["chekc"]);
+    let unknown_command = sandbox.mlopsc(&["chekc"]);
     assert_eq!(unknown_command.status.code(), Some(2));
 }
 
@@ -168,7 +128,7 @@ fn usage_errors_exit_2() {
 fn a_spec_that_is_not_utf8_is_a_spec_error() {
     let sandbox = Sandbox::new();
     sandbox.write("mlops.kdl", [b'a', 0xff, 0xfe, b'\n']);
-    let output = sandbox.run(&["check"]);
+    let output = sandbox.mlopsc(&["check"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("is not UTF-8"), "{}", stderr(&output));
 }
@@ -179,10 +139,10 @@ fn plan_json_is_byte_identical_across_runs_and_folders() {
     first.write("mlops.kdl", CHURN);
     let second = Sandbox::new();
     second.write("nested/deeper/mlops.kdl", CHURN);
-    let a = first.run(&["plan", "--json"]);
-    let b = first.run(&["plan", "mlops.kdl", "--json"]);
+    let a = first.mlopsc(&["plan", "--json"]);
+    let b = first.mlopsc(&["plan", "mlops.kdl", "--json"]);
     let absolute = second.path().join("nested/deeper/mlops.kdl");
-    let c = second.run(&["plan", absolute.to_str().expect("UTF-8 path"), "--json"]);
+    let c = second.mlopsc(&["plan", absolute.to_str().expect("UTF-8 path"), "--json"]);
     assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
     assert_eq!(a.stdout, b.stdout);
     assert_eq!(a.stdout, c.stdout);
@@ -200,7 +160,7 @@ fn plan_json_is_byte_identical_across_runs_and_folders() {
 fn plan_human_lists_steps_with_schemas() {
     let sandbox = Sandbox::new();
     sandbox.write("mlops.kdl", CHURN);
-    let output = sandbox.run(&["plan"]);
+    let output = sandbox.mlopsc(&["plan"]);
     assert_eq!(output.status.code(), Some(0));
     let text = stdout(&output);
     assert!(text.starts_with("plan for `churn` 1.0.0 — 11 steps"), "{text}");
@@ -212,7 +172,7 @@ fn plan_human_lists_steps_with_schemas() {
 fn plan_of_a_bad_spec_prints_diagnostics_and_exits_1() {
     let sandbox = Sandbox::new();
     sandbox.write("mlops.kdl", BAD);
-    let output = sandbox.run(&["plan", "--json"]);
+    let output = sandbox.mlopsc(&["plan", "--json"]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(stdout(&output), "");
     assert!(stderr(&output).contains("mlops::check::unknown-reference"));
@@ -222,12 +182,12 @@ fn plan_of_a_bad_spec_prints_diagnostics_and_exits_1() {
 fn graph_draws_dot_and_mermaid() {
     let sandbox = Sandbox::new();
     sandbox.write("mlops.kdl", CHURN);
-    let dot = sandbox.run(&["graph"]);
+    let dot = sandbox.mlopsc(&["graph"]);
     assert_eq!(dot.status.code(), Some(0));
     let dot = stdout(&dot);
     assert!(dot.starts_with("digraph \"churn\" {"), "{dot}");
     assert!(dot.contains("\"split.holdout\" -> \"train.churn\";"), "{dot}");
-    let mermaid = sandbox.run(&["graph", "--format", "mermaid"]);
+    let mermaid = sandbox.mlopsc(&["graph", "--format", "mermaid"]);
     assert_eq!(mermaid.status.code(), Some(0));
     let mermaid = stdout(&mermaid);
     assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");

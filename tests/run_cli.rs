@@ -1,8 +1,12 @@
 //! End-to-end tests of `mlopsc run` and `mlopsc step run`: a real spec on real CSV data,
 //! trained with XGBoost into a real store, in a temporary folder.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
+
+use common::{stderr, Sandbox};
 
 /// A spec over the generated data: every batch kind that `mlopsc run` executes.
 const SPEC: &str = r#"project "churn-test" version="0.1.0"
@@ -74,41 +78,12 @@ fn customers_csv(seed: u64) -> String {
     csv
 }
 
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn new() -> Project {
-        let project = Project { dir: tempfile::tempdir().expect("temporary folder") };
-        project.write("mlops.kdl", SPEC);
-        project.write("data/customers.csv", customers_csv(7));
-        project
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.dir.path().join(name);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
-        std::fs::write(&path, contents).expect("written");
-        path
-    }
-
-    fn mlopsc(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_mlopsc"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("mlopsc runs")
-    }
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+/// A temporary folder with the spec and its data.
+fn project() -> Sandbox {
+    let project = Sandbox::new();
+    project.write("mlops.kdl", SPEC);
+    project.write("data/customers.csv", customers_csv(7));
+    project
 }
 
 /// Step id → (status, reason) from `--log-format json` output.
@@ -131,7 +106,7 @@ fn statuses(output: &Output) -> std::collections::BTreeMap<String, (String, Stri
 
 #[test]
 fn a_pipeline_runs_then_caches_then_explains_what_changed() {
-    let project = Project::new();
+    let project = project();
     let first = project.mlopsc(&["run", "--log-format", "json"]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let steps = statuses(&first);
@@ -171,13 +146,13 @@ fn a_pipeline_runs_then_caches_then_explains_what_changed() {
 
 #[test]
 fn the_same_spec_and_data_give_the_same_model_bytes() {
-    let one = Project::new();
-    let two = Project::new();
+    let one = project();
+    let two = project();
     for project in [&one, &two] {
         let output = project.mlopsc(&["run", "--quiet"]);
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     }
-    let model = |project: &Project| {
+    let model = |project: &Sandbox| {
         let target = project.path().join("model.json");
         let plan = project.path().join("plan.json");
         let json = project.mlopsc(&["plan", "--json"]);
@@ -199,7 +174,7 @@ fn the_same_spec_and_data_give_the_same_model_bytes() {
 
 #[test]
 fn a_failed_gate_stops_registration_and_exits_1() {
-    let project = Project::new();
+    let project = project();
     let output = project.mlopsc(&["run", "--log-format", "json", "--set", "min-auc=0.999"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let steps = statuses(&output);
@@ -210,7 +185,7 @@ fn a_failed_gate_stops_registration_and_exits_1() {
 
 #[test]
 fn bad_data_names_the_row_and_column_and_loses_nothing() {
-    let project = Project::new();
+    let project = project();
     // Data row 11 (line 12 of the file) gets a word where `tenure_months` needs an integer.
     let csv = customers_csv(7);
     let broken = csv.lines().enumerate().map(|(index, line)| {
@@ -232,7 +207,7 @@ fn bad_data_names_the_row_and_column_and_loses_nothing() {
 
 #[test]
 fn unknown_and_mistyped_set_values_are_usage_errors() {
-    let project = Project::new();
+    let project = project();
     let unknown = project.mlopsc(&["run", "--set", "roundz=5"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("no parameter `roundz`; did you mean `rounds`?"), "{}", stderr(&unknown));
@@ -243,7 +218,7 @@ fn unknown_and_mistyped_set_values_are_usage_errors() {
 
 #[test]
 fn a_missing_source_file_is_a_clear_error() {
-    let project = Project::new();
+    let project = project();
     std::fs::remove_file(project.path().join("data/customers.csv")).expect("removed");
     let output = project.mlopsc(&["run"]);
     assert_eq!(output.status.code(), Some(1));
@@ -252,7 +227,7 @@ fn a_missing_source_file_is_a_clear_error() {
 
 #[test]
 fn reproduce_uses_the_recorded_data_after_the_files_changed() {
-    let project = Project::new();
+    let project = project();
     let first = project.mlopsc(&["run", "--quiet"]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     project.write("data/customers.csv", customers_csv(99));
@@ -265,7 +240,7 @@ fn reproduce_uses_the_recorded_data_after_the_files_changed() {
 
 #[test]
 fn two_concurrent_runs_on_one_store_both_succeed() {
-    let project = Project::new();
+    let project = project();
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_mlopsc"))
             .args(["run", "--quiet"])
@@ -284,7 +259,7 @@ fn two_concurrent_runs_on_one_store_both_succeed() {
 
 #[test]
 fn a_killed_run_leaves_no_corrupt_object_and_the_next_run_succeeds() {
-    let project = Project::new();
+    let project = project();
     let mut child = Command::new(env!("CARGO_BIN_EXE_mlopsc"))
         .args(["run", "--quiet"])
         .current_dir(project.path())
@@ -297,6 +272,48 @@ fn a_killed_run_leaves_no_corrupt_object_and_the_next_run_succeeds() {
     let output = project.mlopsc(&["run", "--quiet"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     verify_objects(&project.path().join(".mlops"));
+    // The killed run (when it got as far as recording itself) is not left `running` forever.
+    let listed = project.mlopsc(&["runs", "list", "--json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("runs list --json");
+    let statuses: Vec<&str> =
+        runs.as_array().expect("a list").iter().filter_map(|run| run["status"].as_str()).collect();
+    assert_eq!(statuses.first(), Some(&"succeeded"), "{statuses:?}");
+    assert!(statuses.iter().all(|status| *status != "running"), "{statuses:?}");
+}
+
+#[test]
+fn a_run_whose_process_died_is_marked_failed_and_a_live_one_is_left_alone() {
+    let project = project();
+    let output = project.mlopsc(&["run", "--quiet"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let store = project.path().join(".mlops");
+    // Run 1 is made to look unfinished: `running`, its lease file held by this test process.
+    rusqlite::Connection::open(store.join("mlops.db"))
+        .unwrap()
+        .execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = 1", [])
+        .unwrap();
+    std::fs::create_dir_all(store.join("runs")).unwrap();
+    let lease = std::fs::File::create(store.join("runs/1.lock")).unwrap();
+    lease.lock().unwrap();
+    let status = |id: i64| -> String {
+        let listed = project.mlopsc(&["runs", "list", "--json"]);
+        let runs: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("runs list --json");
+        let run = runs.as_array().unwrap().iter().find(|run| run["id"] == id).expect("the run is listed");
+        run["status"].as_str().unwrap().to_string()
+    };
+
+    let output = project.mlopsc(&["run", "--quiet"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(status(1), "running", "a run whose lease is held is alive");
+    assert_eq!(status(2), "succeeded");
+
+    drop(lease); // the process that held it is gone
+    let output = project.mlopsc(&["run", "--quiet"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(status(1), "failed", "a run nobody holds is abandoned");
+    assert_eq!(status(3), "succeeded");
+    assert!(!store.join("runs/1.lock").exists(), "the dead run's lease file is gone");
+    assert!(!store.join("runs/3.lock").exists(), "a finished run leaves no lease file");
 }
 
 /// Every object's bytes hash to its name.

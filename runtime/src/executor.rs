@@ -169,7 +169,8 @@ pub fn run(
     let selected = select(plan, request)?;
     let mut connection = store.connect()?;
     let params_json = serde_json::to_string(&plan.params).unwrap_or_default();
-    let run_id = records::begin_run(
+    records::reap_abandoned_runs(store, &connection)?;
+    let (run_id, _lease) = records::begin_held_run(
         store,
         &connection,
         &NewRun {

@@ -71,6 +71,105 @@ pub fn begin_run(store: &Store, connection: &Connection, run: &NewRun) -> Result
     Ok(connection.last_insert_rowid())
 }
 
+/// Proof that a run's process is alive: an exclusive lock on `runs/<id>.lock` in the store,
+/// held until this value is dropped or the process ends (the OS releases it even after a
+/// `kill -9`, a crash or a full disk). [`reap_abandoned_runs`] tells a live run from a dead
+/// one by trying to take the lock.
+#[derive(Debug)]
+pub struct RunLease {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+}
+
+impl Drop for RunLease {
+    fn drop(&mut self) {
+        // The run is recorded as finished by now (or its process is going away): the lock
+        // file has nothing left to say. Removing it first keeps the unlocked file from being
+        // seen as an abandoned run.
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
+
+fn lease_path(store: &Store, run_id: i64) -> std::path::PathBuf {
+    store.root().join("runs").join(format!("{run_id}.lock"))
+}
+
+/// Records a run as `running` and takes its lease, in one transaction: no other process can see
+/// the run before its lease is held, so a run without a lease file is never a live one.
+pub fn begin_held_run(store: &Store, connection: &Connection, run: &NewRun) -> Result<(i64, RunLease), StoreError> {
+    connection.execute_batch("BEGIN IMMEDIATE").map_err(|source| store.db_error(source))?;
+    let begun = begin_run(store, connection, run).and_then(|run_id| Ok((run_id, hold_run(store, run_id)?)));
+    let end = if begun.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    match (begun, connection.execute_batch(end)) {
+        (Ok(begun), Ok(())) => Ok(begun),
+        (Ok(_), Err(source)) => Err(store.db_error(source)),
+        (Err(error), _) => Err(error),
+    }
+}
+
+/// Takes the lease of run `run_id`, just begun by this process.
+fn hold_run(store: &Store, run_id: i64) -> Result<RunLease, StoreError> {
+    let path = lease_path(store, run_id);
+    let io = |action: &'static str, source: std::io::Error| StoreError::Io { action, path: path.clone(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| io("create the folder of", source))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| io("create", source))?;
+    file.lock().map_err(|source| io("lock", source))?;
+    Ok(RunLease { file, path })
+}
+
+/// How long a `running` run with no lease file is given before it counts as abandoned (runs
+/// recorded by [`begin_held_run`] always have one; others, recorded by an older mlopsc, do not).
+const LEASELESS_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Marks `failed` every run still `running` whose process is gone — killed, crashed, or stopped
+/// by a full disk before it could record its end — so that `mlopsc runs` never shows a run as
+/// running forever. Runs of live processes, here or on other machines sharing the store, hold
+/// their lease and are left alone. Returns the runs marked.
+pub fn reap_abandoned_runs(store: &Store, connection: &Connection) -> Result<Vec<i64>, StoreError> {
+    let running: Vec<(i64, String)> = connection
+        .prepare("SELECT id, started_at FROM runs WHERE status = 'running' ORDER BY id")
+        .and_then(|mut statement| {
+            statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|source| store.db_error(source))?;
+    let mut reaped = Vec::new();
+    for (run_id, started_at) in running {
+        let path = lease_path(store, run_id);
+        let abandoned = match std::fs::OpenOptions::new().write(true).open(&path) {
+            Ok(file) => match file.try_lock() {
+                Ok(()) => {
+                    let _ = std::fs::remove_file(&path);
+                    true
+                }
+                Err(_) => false,
+            },
+            Err(_) => started_at
+                .parse::<jiff::Timestamp>()
+                .ok()
+                .and_then(|started| jiff::Timestamp::now().duration_since(started).try_into().ok())
+                .is_some_and(|age: std::time::Duration| age > LEASELESS_GRACE),
+        };
+        if abandoned {
+            connection
+                .execute(
+                    "UPDATE runs SET status = 'failed', finished_at = ?1 WHERE id = ?2 AND status = 'running'",
+                    params![now(), run_id],
+                )
+                .map_err(|source| store.db_error(source))?;
+            reaped.push(run_id);
+        }
+    }
+    Ok(reaped)
+}
+
 /// Marks a run finished.
 pub fn finish_run(store: &Store, connection: &Connection, run_id: i64, status: &str) -> Result<(), StoreError> {
     connection

@@ -1,11 +1,12 @@
-//! `mlopsc build`: compile the spec's plan into orchestrator files (GitHub Actions for now) and
-//! the plan JSON they run, write them atomically, or with `--check` report which are stale.
+//! `mlopsc build`: compile the spec's plan into orchestrator files (GitHub Actions, Airflow,
+//! Kubeflow) and the plan JSON they run, write them atomically, or with `--check` report which
+//! are stale.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use mlops_targets::{EmitError, Emitted, Options, Target, TemplateOverride};
+use mlops_targets::{Emitted, Options, Target, TemplateOverride};
 
 use super::location;
 use crate::report::{self, MessageFormat};
@@ -42,9 +43,9 @@ pub(crate) struct BuildArgs {
 enum TargetArg {
     /// GitHub Actions workflows under .github/workflows/
     GithubActions,
-    /// An Apache Airflow DAG (not implemented yet)
+    /// An Apache Airflow DAG under dags/
     Airflow,
-    /// A Kubeflow Pipelines v2 PipelineSpec (not implemented yet)
+    /// A Kubeflow Pipelines v2 PipelineSpec under kubeflow/
     Kubeflow,
     /// Every target this mlopsc implements
     All,
@@ -108,13 +109,8 @@ pub(crate) fn run(args: BuildArgs) -> Result<(), Outcome> {
     };
     let options = Options { spec_path, targets: targets.clone(), templates_dir, overrides };
     let (syntax, _) = mlops_compiler::syntax::parse(&spec.source);
-    let emitted = mlops_targets::build(&targets, &plan, &syntax, &options).map_err(|emit_error| {
-        let outcome = match emit_error {
-            EmitError::NotImplemented { .. } => Outcome::UsageError,
-            _ => Outcome::UserError,
-        };
-        error(&emit_error.to_string(), outcome)
-    })?;
+    let emitted = mlops_targets::build(&targets, &plan, &syntax, &options)
+        .map_err(|emit_error| error(&emit_error.to_string(), Outcome::UserError))?;
     report::print(&spec, &emitted.diagnostics, args.message_format);
     for message in &emitted.notes {
         note(message);
@@ -133,65 +129,28 @@ pub(crate) fn run(args: BuildArgs) -> Result<(), Outcome> {
     }
 }
 
-/// The targets to build: `--target`, else the spec's `target` nodes. `all` and the spec's nodes
-/// mean every implemented target among them; naming an unimplemented one is an error.
+/// The targets to build: `--target` (`all` is every target), else the spec's `target` nodes.
 fn targets(flags: &[TargetArg], plan: &mlops_compiler::plan::Plan) -> Result<Vec<Target>, Outcome> {
     let mut chosen = Vec::new();
-    let mut skipped = Vec::new();
-    let mut add = |target: Target, explicit: bool| -> Result<(), Outcome> {
-        if target.is_implemented() {
-            if !chosen.contains(&target) {
-                chosen.push(target);
-            }
-            Ok(())
-        } else if explicit {
-            Err(error(
-                &format!("the `{target}` target is not implemented yet; `github-actions` is"),
-                Outcome::UsageError,
-            ))
-        } else {
-            if !skipped.contains(&target) {
-                skipped.push(target);
-            }
-            Ok(())
-        }
-    };
     if flags.is_empty() {
-        for info in &plan.targets {
-            if let Some(target) = Target::from_name(&info.kind) {
-                add(target, false)?;
-            }
-        }
-        if plan.targets.is_empty() {
+        chosen.extend(plan.targets.iter().filter_map(|info| Target::from_name(&info.kind)));
+        if chosen.is_empty() {
             return Err(error(
-                "the spec declares no `target`, so there is nothing to build\nhelp: pass --target github-actions, or add `target \"github-actions\"` to the spec",
+                "the spec declares no `target`, so there is nothing to build\nhelp: pass --target github-actions|airflow|kubeflow|all, or add `target \"github-actions\"` to the spec",
                 Outcome::UsageError,
             ));
         }
     }
     for flag in flags {
         match flag {
-            TargetArg::GithubActions => add(Target::GithubActions, true)?,
-            TargetArg::Airflow => add(Target::Airflow, true)?,
-            TargetArg::Kubeflow => add(Target::Kubeflow, true)?,
-            TargetArg::All => {
-                for target in Target::ALL {
-                    add(target, false)?;
-                }
-            }
+            TargetArg::GithubActions => chosen.push(Target::GithubActions),
+            TargetArg::Airflow => chosen.push(Target::Airflow),
+            TargetArg::Kubeflow => chosen.push(Target::Kubeflow),
+            TargetArg::All => chosen.extend(Target::ALL),
         }
     }
-    if !skipped.is_empty() {
-        let names: Vec<String> = skipped.iter().map(|target| format!("`{target}`")).collect();
-        note(&format!("skipped {}: not implemented yet", names.join(", ")));
-    }
     chosen.sort();
-    if chosen.is_empty() {
-        return Err(error(
-            "none of the spec's targets is implemented yet; pass --target github-actions",
-            Outcome::UsageError,
-        ));
-    }
+    chosen.dedup();
     Ok(chosen)
 }
 

@@ -174,7 +174,9 @@ pub(crate) fn run(command: StepCommand) -> Result<(), Outcome> {
         };
         resolved.insert(input.name.clone(), object);
     }
-    let run_id = records::begin_run(
+    records::reap_abandoned_runs(&store, &connection)
+        .map_err(|source| error(source.to_string(), Outcome::UserError))?;
+    let (run_id, _lease) = records::begin_held_run(
         &store,
         &connection,
         &NewRun {

@@ -127,6 +127,60 @@ pub enum TargetDiagnostic {
         #[help]
         help: String,
     },
+
+    // --- Airflow ----------------------------------------------------------------------------
+    /// Tasks that run in pods of their own would each see a store of their own.
+    #[error("the store `{store}` is a relative path, so {target} tasks in separate pods do not share it")]
+    #[diagnostic(code("mlops::target::unshared-store"), severity(Warning))]
+    UnsharedStore {
+        /// The target's display name.
+        target: String,
+        /// The store as the plan holds it.
+        store: String,
+        /// The store (or the `image` that puts tasks in pods).
+        #[label("each pod has its own `{store}`")]
+        span: SourceSpan,
+        /// What to declare instead.
+        #[help]
+        help: String,
+    },
+
+    // --- Kubeflow ---------------------------------------------------------------------------
+    /// No container image is named, so tasks run in a default one named after the project.
+    #[error("no container image for {target}: every task runs in `{image}`")]
+    #[diagnostic(code("mlops::target::default-image"), severity(Warning))]
+    DefaultImage {
+        /// The target's display name.
+        target: String,
+        /// The default image.
+        image: String,
+        /// Whether the spec has a `target "kubeflow"` node (the span is on it; otherwise on the
+        /// project's name, which the default image is named after).
+        declared: bool,
+        /// Where the image belongs.
+        #[label("{}", if *declared { "no `image` here" } else { "the image is named after the project" })]
+        span: SourceSpan,
+        /// What the image must hold.
+        #[help]
+        help: String,
+    },
+
+    /// A schedule the target's files cannot carry.
+    #[error("schedule `{schedule}` is not part of the {target} pipeline")]
+    #[diagnostic(code("mlops::target::unsupported-schedule"), severity(Warning))]
+    UnsupportedSchedule {
+        /// The target's display name.
+        target: String,
+        /// The schedule's name.
+        schedule: String,
+        /// The cron expression.
+        #[label("not in the pipeline file")]
+        span: SourceSpan,
+        /// How to schedule runs instead.
+        #[help]
+        help: String,
+    },
+    // --- end Kubeflow -----------------------------------------------------------------------
 }
 
 impl TargetDiagnostic {

@@ -18,6 +18,17 @@ pub(crate) fn header(plan: &Plan, options: &Options, comment: &str) -> String {
     )
 }
 
+/// A rendered template as a generated file: the `#` header, then the body without its leading
+/// blank lines, ending with a newline.
+pub(crate) fn with_header(plan: &Plan, options: &Options, body: &str) -> String {
+    let mut text = header(plan, options, "#");
+    text.push_str(body.trim_start_matches('\n'));
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,11 +9,19 @@
 //! function `emit(&Plan, &ast::Spec, &Options) -> Result<Emitted, EmitError>` rendering `tera`
 //! templates embedded from `targets/templates/<target>/`.
 
+mod airflow;
+mod batch;
+mod collisions;
 mod diagnostic;
 mod github_actions;
 mod header;
+mod kubeflow;
+mod names;
+mod python;
 mod shell;
 mod spans;
+mod store_mode;
+mod target_options;
 mod templates;
 mod yaml;
 
@@ -56,17 +64,14 @@ impl Target {
         Target::ALL.into_iter().find(|target| target.name() == name)
     }
 
-    /// Whether this mlopsc can emit it yet.
-    pub fn is_implemented(self) -> bool {
-        matches!(self, Target::GithubActions)
-    }
-
     /// The templates it renders, embedded in the binary; `--templates DIR` may replace any of
     /// them with `DIR/<name>`.
     pub fn templates(self) -> &'static [EmbeddedTemplate] {
         match self {
             Target::GithubActions => github_actions::TEMPLATES,
-            Target::Airflow | Target::Kubeflow => &[],
+            Target::Airflow => airflow::TEMPLATES,
+            // Kubeflow writes its PipelineSpec with a YAML writer, not a template.
+            Target::Kubeflow => &[],
         }
     }
 }
@@ -163,12 +168,6 @@ pub enum EmitError {
         /// [`SUPPORTED_PLAN_VERSION`].
         expected: u32,
     },
-    /// The target has no emitter yet.
-    #[error("the `{target}` target is not implemented yet; `github-actions` is")]
-    NotImplemented {
-        /// The target.
-        target: Target,
-    },
     /// A step the target runs depends on a step it leaves out (a service or a monitor).
     #[error("`{step}` depends on `{producer}`, which the `{target}` target does not run")]
     UnrunDependency {
@@ -221,7 +220,8 @@ pub fn build(targets: &[Target], plan: &Plan, spec: &ast::Spec, options: &Option
         done.push(target);
         let part = match target {
             Target::GithubActions => github_actions::emit(plan, spec, options)?,
-            Target::Airflow | Target::Kubeflow => return Err(EmitError::NotImplemented { target }),
+            Target::Kubeflow => kubeflow::emit(plan, spec, options)?,
+            Target::Airflow => airflow::emit(plan, spec, options)?,
         };
         emitted.files.extend(part.files);
         emitted.notes.extend(part.notes);

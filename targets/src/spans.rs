@@ -2,7 +2,7 @@
 //! The plan holds no spans; the syntax tree does.
 
 use miette::SourceSpan;
-use mlops_compiler::ast::{Item, Spec, Value};
+use mlops_compiler::ast::{Item, Spec, Target, Value};
 use mlops_compiler::plan::Step;
 
 /// A zero-length span at the start of the file, for the rare thing that has no text of its own.
@@ -14,6 +14,14 @@ pub(crate) fn file_start() -> SourceSpan {
 pub(crate) fn schedule_cron(spec: &Spec, name: &str) -> Option<SourceSpan> {
     spec.items.iter().find_map(|item| match item {
         Item::Schedule(schedule) if schedule.name.value == name => Some(schedule.cron.span),
+        _ => None,
+    })
+}
+
+/// The `target "kind"` node.
+pub(crate) fn target_node<'spec>(spec: &'spec Spec, kind: &str) -> Option<&'spec Target> {
+    spec.items.iter().find_map(|item| match item {
+        Item::Target(target) if target.kind.value == kind => Some(target),
         _ => None,
     })
 }

@@ -21,6 +21,34 @@ fn fixtures_report_what_github_actions_cannot_express() {
     });
 }
 
+// --- Kubeflow ----------------------------------------------------------------------------------
+#[test]
+fn fixtures_report_what_kubeflow_cannot_express() {
+    insta::glob!("fixtures/kubeflow/*.kdl", |path| {
+        let source = std::fs::read_to_string(path).expect("fixture is readable");
+        let name = path.file_name().expect("a file name").to_string_lossy().into_owned();
+        let compilation = mlops_compiler::compile(&source, &name);
+        assert!(!compilation.has_errors(), "{name} must check cleanly: {:?}", compilation.diagnostics);
+        let emitted = common::build(&source, &name, &[Target::Kubeflow]);
+        assert!(!emitted.diagnostics.is_empty(), "{name} should give at least one build diagnostic");
+        insta::assert_snapshot!(common::render(&name, &source, &emitted.diagnostics));
+    });
+}
+// --- end Kubeflow ------------------------------------------------------------------------------
+
+#[test]
+fn fixtures_report_what_airflow_cannot_express() {
+    insta::glob!("fixtures/airflow/*.kdl", |path| {
+        let source = std::fs::read_to_string(path).expect("fixture is readable");
+        let name = path.file_name().expect("a file name").to_string_lossy().into_owned();
+        let compilation = mlops_compiler::compile(&source, &name);
+        assert!(!compilation.has_errors(), "{name} must check cleanly: {:?}", compilation.diagnostics);
+        let emitted = common::build(&source, &name, &[Target::Airflow]);
+        assert!(!emitted.diagnostics.is_empty(), "{name} should give at least one build diagnostic");
+        insta::assert_snapshot!(common::render(&name, &source, &emitted.diagnostics));
+    });
+}
+
 #[test]
 fn an_error_means_the_build_has_errors_and_a_warning_does_not() {
     let fixtures = common::root().join("targets/tests/fixtures/github-actions");

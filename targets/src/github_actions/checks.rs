@@ -1,12 +1,11 @@
 //! What GitHub Actions cannot express in a plan, as diagnostics on the spec: unsupported cron
 //! syntax, options it ignores, reserved secret names, names it would merge, too many inputs.
 
-use std::collections::BTreeMap;
-
 use mlops_compiler::ast::Spec;
 use mlops_compiler::plan::Plan;
 
-use super::{runs, schedule, workflow, KIND, TARGET_NAME};
+use super::{schedule, workflow, KIND, TARGET_NAME};
+use crate::collisions::{self, Naming};
 use crate::{spans, TargetDiagnostic};
 
 /// `workflow_dispatch` takes at most this many inputs.
@@ -75,48 +74,18 @@ fn reserved_names(plan: &Plan, spec: &Spec, diagnostics: &mut Vec<TargetDiagnost
 /// Step ids and parameter names that differ only in case: GitHub job ids and inputs are
 /// case-insensitive.
 fn collisions(plan: &Plan, spec: &Spec, diagnostics: &mut Vec<TargetDiagnostic>) {
-    let mut jobs: BTreeMap<String, &mlops_compiler::plan::Step> = BTreeMap::new();
-    // A dataset gives two steps (ingest, validate); one report per pair of nodes is enough.
-    let mut reported = Vec::new();
-    for step in plan.steps.iter().filter(|step| runs(step)) {
-        let key = workflow::job_id(&step.id).to_ascii_lowercase();
-        match jobs.get(&key) {
-            Some(first) if reported.contains(&(spans::step_name(spec, step), spans::step_name(spec, first))) => {}
-            Some(first) => {
-                reported.push((spans::step_name(spec, step), spans::step_name(spec, first)));
-                diagnostics.push(TargetDiagnostic::NameCollision {
-                    target: TARGET_NAME.to_string(),
-                    what: "step".to_string(),
-                    name: step.id.clone(),
-                    other: first.id.clone(),
-                    thing: "job id".to_string(),
-                    span: spans::step_name(spec, step),
-                    first: spans::step_name(spec, first),
-                    help: "GitHub job ids ignore case; rename one of the two".to_string(),
-                });
-            }
-            None => {
-                jobs.insert(key, step);
-            }
-        }
-    }
-    let mut inputs: BTreeMap<String, &str> = BTreeMap::new();
-    for name in plan.params.keys().take(MAX_INPUTS) {
-        let key = name.to_ascii_lowercase();
-        match inputs.get(&key) {
-            Some(first) => diagnostics.push(TargetDiagnostic::NameCollision {
-                target: TARGET_NAME.to_string(),
-                what: "parameter".to_string(),
-                name: name.clone(),
-                other: first.to_string(),
-                thing: "input".to_string(),
-                span: spans::param(spec, name),
-                first: spans::param(spec, first),
-                help: "GitHub workflow inputs ignore case; rename one of the two".to_string(),
-            }),
-            None => {
-                inputs.insert(key, name);
-            }
-        }
-    }
+    let jobs = Naming {
+        target: TARGET_NAME,
+        thing: "job id",
+        key: |step_id| workflow::job_id(step_id).to_ascii_lowercase(),
+        help: |_| "GitHub job ids ignore case; rename one of the two".to_string(),
+    };
+    collisions::steps(plan, spec, &jobs, diagnostics);
+    let inputs = Naming {
+        target: TARGET_NAME,
+        thing: "input",
+        key: str::to_ascii_lowercase,
+        help: |_| "GitHub workflow inputs ignore case; rename one of the two".to_string(),
+    };
+    collisions::params(plan.params.keys().take(MAX_INPUTS), spec, &inputs, diagnostics);
 }

@@ -8,10 +8,13 @@ use serde_json::Value as Json;
 use mlops_compiler::plan::{Plan, Step};
 
 use super::checks::MAX_INPUTS;
-use super::{runs, Settings};
+use super::Settings;
+use crate::batch::{left_out_notes, runs, uses};
+use crate::names::{param_vars, ParamVar};
 use crate::shell::quote;
+use crate::store_mode::StoreMode;
 use crate::yaml::{literal_for_github, scalar};
-use crate::{plan_file, Options};
+use crate::{plan_file, Options, Target};
 
 /// Where jobs put step outputs they hand to each other.
 const ARTIFACT_DIR: &str = "mlops-artifacts";
@@ -152,7 +155,7 @@ pub(super) fn context(plan: &Plan, options: &Options, settings: &Settings, notes
     let check_path = format!(".github/workflows/{project}-check.yml");
     let plan_path = plan_file(plan);
     let store = StoreMode::of(plan, options);
-    let params = param_vars(plan);
+    let params = param_vars(plan.params.keys().take(MAX_INPUTS), |name| name.to_ascii_uppercase().replace('-', "_"));
 
     let mut paths = vec![options.spec_path.clone(), plan_path.clone(), workflow_path.clone()];
     for step in plan.steps.iter().filter(|step| runs(step)) {
@@ -181,17 +184,8 @@ pub(super) fn context(plan: &Plan, options: &Options, settings: &Settings, notes
     check_paths.sort();
     check_paths.dedup();
 
-    for step in plan.steps.iter().filter(|step| !runs(step)) {
-        notes.push(if step.batch {
-            format!(
-                "github-actions: left out `{}`: it watches a served model; run it with `mlopsc monitor {}`",
-                step.id, step.name
-            )
-        } else {
-            format!("github-actions: left out `{}`: a service, not a batch step; run it with `mlopsc serve`", step.id)
-        });
-    }
-    if matches!(store, StoreMode::PerJob(_)) {
+    notes.extend(left_out_notes(plan, Target::GithubActions));
+    if matches!(store, StoreMode::PerTask(_)) {
         let keeps_state: Vec<&str> = plan
             .steps
             .iter()
@@ -274,50 +268,6 @@ pub(super) fn context(plan: &Plan, options: &Options, settings: &Settings, notes
     }
 }
 
-/// Where the jobs' store is.
-enum StoreMode {
-    /// A folder in each job's checkout (the store is a relative path): jobs hand outputs to each
-    /// other as workflow artifacts. Holds the `--store` value.
-    PerJob(String),
-    /// One store every job reaches (an absolute path, or an `(env)`/`(secret)` reference the
-    /// job's environment resolves): jobs read their inputs from it. Holds the `--store` value,
-    /// if the plan's store is a literal.
-    Shared(Option<String>),
-}
-
-impl StoreMode {
-    fn of(plan: &Plan, options: &Options) -> StoreMode {
-        match plan.store.as_str() {
-            Some(path) if path.starts_with('/') || path.contains("://") => StoreMode::Shared(Some(path.to_string())),
-            Some(path) => StoreMode::PerJob(options.from_spec_dir(path)),
-            None => StoreMode::Shared(None),
-        }
-    }
-}
-
-/// A parameter and the environment variable its input reaches the scripts through.
-struct ParamVar {
-    name: String,
-    var: String,
-}
-
-/// `MLOPS_PARAM_<NAME>` for the parameters that are inputs; a suffix keeps names that differ
-/// only in `-`/`_` or case apart.
-fn param_vars(plan: &Plan) -> Vec<ParamVar> {
-    let mut vars: Vec<ParamVar> = Vec::new();
-    for name in plan.params.keys().take(MAX_INPUTS) {
-        let base = format!("MLOPS_PARAM_{}", name.to_ascii_uppercase().replace('-', "_"));
-        let mut var = base.clone();
-        let mut suffix = 2;
-        while vars.iter().any(|other| other.var == var) {
-            var = format!("{base}_{suffix}");
-            suffix += 1;
-        }
-        vars.push(ParamVar { name: name.clone(), var });
-    }
-    vars
-}
-
 /// `workflow_dispatch` inputs: typed, defaulting to the spec's values.
 fn inputs(plan: &Plan) -> Vec<Input> {
     plan.params
@@ -357,16 +307,12 @@ fn job(
     }
     let mut script =
         vec![format!("set -- --plan {} --project-dir {}", quote(&plan_file(plan)), quote(options.spec_dir()))];
-    let (store_flag, per_job) = match store {
-        StoreMode::PerJob(path) => (Some(path.as_str()), true),
-        StoreMode::Shared(path) => (path.as_deref(), false),
-    };
-    if let Some(path) = store_flag {
+    if let Some(path) = store.flag() {
         script.push(format!("set -- \"$@\" --store {}", quote(path)));
     }
     let mut downloads: Vec<Transfer> = Vec::new();
     let mut upload = None;
-    if per_job {
+    if matches!(store, StoreMode::PerTask(_)) {
         for input in &step.inputs {
             let producer = &input.from.step;
             if !downloads.iter().any(|download| &download.step == producer) && plan.step(producer).is_some_and(runs) {
@@ -419,9 +365,7 @@ fn job(
     let mut env: Vec<EnvVar> = plan
         .secrets
         .iter()
-        .filter(|reference| {
-            reference.used_by.iter().any(|user| user == &step.id || user == "store" || user == "tracking")
-        })
+        .filter(|reference| uses(step, reference))
         .map(|reference| EnvVar {
             name: reference.name.clone(),
             value: if reference.kind == "secret" {
