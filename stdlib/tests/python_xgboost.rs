@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
+use mlops_stdlib::exec::xgboost::{Booster, DMatrix};
 use mlops_stdlib::exec::{self, StepContext};
 use polars::prelude::*;
 use serde_json::{json, Value as Json};
-use mlops_stdlib::exec::xgboost::{Booster, DMatrix};
 
 const HOW_TO: &str = "set MLOPSC_TEST_PYTHON to a Python with xgboost and numpy, for instance:\n\
     python3 -m pip install uv && python3 -m uv venv /tmp/xgb-venv && \

@@ -139,7 +139,9 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
         let outcomes: Vec<Result<(f64, u32), StepError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = batch
                 .iter()
-                .zip(&workers)
+                // `&mut`: each worker's matrices go to one thread (XGBoost matrices are `Send`,
+                // not `Sync`).
+                .zip(workers.iter_mut())
                 .map(|((_, point), (train, valid))| {
                     let overrides = space.overrides(point);
                     let study = &study;

@@ -13,9 +13,9 @@
 
 use std::collections::HashMap;
 
+use crate::exec::xgboost::{Booster, DMatrix};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
-use crate::exec::xgboost::{Booster, DMatrix};
 
 use super::data::xgboost_error;
 use crate::exec::metrics::{self, Predictions, Task};

@@ -7,9 +7,9 @@
 //! `0..k`; a regression label is any number. Missing labels and single-class labels are data
 //! errors that name the column and the table.
 
+use crate::exec::xgboost::DMatrix;
 use polars::prelude::*;
 use serde_json::Value as Json;
-use crate::exec::xgboost::DMatrix;
 
 use crate::exec::metrics::Task;
 use crate::exec::table::quoted_list;
@@ -31,12 +31,17 @@ impl FeatureMatrix {
     /// `f32`, nulls as NaN.
     pub fn from_table(table: &DataFrame, features: &[String], table_name: &str) -> Result<FeatureMatrix, StepError> {
         let mut matrix = FeatureMatrix::empty(table.height(), features.len());
-        for (index, feature) in features.iter().enumerate() {
-            let column = table.column(feature).map_err(|_| StepError::Data {
-                message: format!("feature `{feature}` is not a column of {table_name}"),
-                details: vec![format!("its columns are {}", column_names(table))],
-            })?;
-            matrix.fill(index, column, table_name)?;
+        for (batch_index, batch) in features.chunks(FILL_BATCH).enumerate() {
+            let columns = batch
+                .iter()
+                .map(|feature| {
+                    table.column(feature).map_err(|_| StepError::Data {
+                        message: format!("feature `{feature}` is not a column of {table_name}"),
+                        details: vec![format!("its columns are {}", column_names(table))],
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            matrix.fill(batch_index * FILL_BATCH, &columns, table_name)?;
         }
         Ok(matrix)
     }
@@ -49,9 +54,6 @@ impl FeatureMatrix {
         features: &[String],
         table_name: &str,
     ) -> Result<(FeatureMatrix, Vec<super::preprocess::SchemaColumn>), StepError> {
-        /// Columns read at once: large enough for the reader's parallelism, small enough that
-        /// a batch is a fraction of the matrix.
-        const BATCH: usize = 8;
         let names = crate::exec::table::parquet_column_names(path)?;
         if let Some(missing) = features.iter().find(|feature| !names.contains(feature)) {
             return Err(StepError::Data {
@@ -61,15 +63,18 @@ impl FeatureMatrix {
         }
         let mut matrix: Option<FeatureMatrix> = None;
         let mut schema = Vec::with_capacity(features.len());
-        for (batch_index, batch) in features.chunks(BATCH).enumerate() {
+        for (batch_index, batch) in features.chunks(FILL_BATCH).enumerate() {
             let table = crate::exec::table::read_parquet_columns(path, batch)?;
             let matrix = matrix.get_or_insert_with(|| FeatureMatrix::empty(table.height(), features.len()));
-            for (offset, feature) in batch.iter().enumerate() {
-                let column = table.column(feature).map_err(|error| {
-                    StepError::polars(format!("cannot read feature `{feature}` of {table_name}"), error)
-                })?;
-                matrix.fill(batch_index * BATCH + offset, column, table_name)?;
-            }
+            let columns = batch
+                .iter()
+                .map(|feature| {
+                    table.column(feature).map_err(|error| {
+                        StepError::polars(format!("cannot read feature `{feature}` of {table_name}"), error)
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            matrix.fill(batch_index * FILL_BATCH, &columns, table_name)?;
             schema.extend(super::preprocess::feature_schema(&table, batch));
         }
         let matrix = matrix.unwrap_or_else(|| FeatureMatrix::empty(0, features.len()));
@@ -80,23 +85,14 @@ impl FeatureMatrix {
         FeatureMatrix { rows, columns, values: vec![f32::NAN; rows * columns] }
     }
 
-    /// Writes `column` as feature number `index`.
-    fn fill(&mut self, index: usize, column: &Column, table_name: &str) -> Result<(), StepError> {
-        let feature = column.name();
-        let dtype = column.dtype();
-        if !(dtype.is_primitive_numeric() || dtype.is_bool() || dtype == &DataType::Null) {
-            return Err(StepError::data(format!(
-                "feature `{feature}` of {table_name} holds {dtype} values; features must be int, float or bool (one-hot or drop it)"
-            )));
-        }
-        let floats = column
-            .cast(&DataType::Float32)
-            .map_err(|error| StepError::polars(format!("cannot read feature `{feature}` as numbers"), error))?;
-        let floats = floats
-            .f32()
-            .map_err(|error| StepError::polars(format!("cannot read feature `{feature}` as numbers"), error))?;
-        for (slot, value) in self.values[index..].iter_mut().step_by(self.columns).zip(floats.iter()) {
-            *slot = value.unwrap_or(f32::NAN);
+    /// Writes `columns` as features `first`, `first + 1`, …: each is converted to `f32` (nulls
+    /// as NaN), then the matrix is filled row by row, a few contiguous values a row.
+    fn fill(&mut self, first: usize, columns: &[&Column], table_name: &str) -> Result<(), StepError> {
+        let floats = columns.iter().map(|column| floats(column, table_name)).collect::<Result<Vec<_>, _>>()?;
+        for (row, slots) in self.values.chunks_exact_mut(self.columns).enumerate() {
+            for (slot, column) in slots[first..].iter_mut().zip(&floats) {
+                *slot = column[row];
+            }
         }
         Ok(())
     }
@@ -113,6 +109,28 @@ impl FeatureMatrix {
         }
         Ok(matrix)
     }
+}
+
+/// Features converted and written into the matrix at once: large enough for the Parquet
+/// reader's parallelism and for a few contiguous values a row, small enough that a batch is a
+/// fraction of the matrix.
+const FILL_BATCH: usize = 8;
+
+/// A feature column as `f32`, nulls as NaN.
+fn floats(column: &Column, table_name: &str) -> Result<Vec<f32>, StepError> {
+    let feature = column.name();
+    let dtype = column.dtype();
+    if !(dtype.is_primitive_numeric() || dtype.is_bool() || dtype == &DataType::Null) {
+        return Err(StepError::data(format!(
+            "feature `{feature}` of {table_name} holds {dtype} values; features must be int, float or bool (one-hot or drop it)"
+        )));
+    }
+    let cast = column
+        .cast(&DataType::Float32)
+        .map_err(|error| StepError::polars(format!("cannot read feature `{feature}` as numbers"), error))?;
+    let cast =
+        cast.f32().map_err(|error| StepError::polars(format!("cannot read feature `{feature}` as numbers"), error))?;
+    Ok(cast.iter().map(|value| value.unwrap_or(f32::NAN)).collect())
 }
 
 /// An XGBoost error as a step error.
