@@ -201,58 +201,7 @@ pub enum Item {
     Target(Target),
 }
 
-/// A column type of a schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ColumnType {
-    /// 64-bit integers.
-    Int,
-    /// 64-bit floats.
-    Float,
-    /// Booleans.
-    Bool,
-    /// Free text.
-    String,
-    /// One of a set of levels.
-    Category,
-    /// A calendar date.
-    Date,
-    /// A date and time.
-    Datetime,
-}
-
-impl ColumnType {
-    /// Parses a type name of the language.
-    pub fn parse(name: &str) -> Option<ColumnType> {
-        Some(match name {
-            "int" => ColumnType::Int,
-            "float" => ColumnType::Float,
-            "bool" => ColumnType::Bool,
-            "string" => ColumnType::String,
-            "category" => ColumnType::Category,
-            "date" => ColumnType::Date,
-            "datetime" => ColumnType::Datetime,
-            _ => return None,
-        })
-    }
-
-    /// The type's name in the language.
-    pub fn name(self) -> &'static str {
-        match self {
-            ColumnType::Int => "int",
-            ColumnType::Float => "float",
-            ColumnType::Bool => "bool",
-            ColumnType::String => "string",
-            ColumnType::Category => "category",
-            ColumnType::Date => "date",
-            ColumnType::Datetime => "datetime",
-        }
-    }
-
-    /// Whether the type is a number (`int` or `float`).
-    pub fn is_numeric(self) -> bool {
-        matches!(self, ColumnType::Int | ColumnType::Float)
-    }
-}
+pub use mlops_stdlib::column_type::ColumnType;
 
 /// `dataset NAME { source …; schema { … }; expect …; on-invalid … }`.
 #[derive(Debug, Clone, PartialEq)]

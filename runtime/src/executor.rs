@@ -135,6 +135,27 @@ pub struct StepSummary {
     pub error: Option<(String, Vec<String>)>,
 }
 
+impl StepSummary {
+    /// A step that did no work of its own: no time, rows, metrics, notes or error yet.
+    fn new(step: &str, status: Status, reason: impl Into<String>) -> StepSummary {
+        StepSummary {
+            step: step.to_string(),
+            status,
+            reason: reason.into(),
+            duration: Duration::ZERO,
+            rows: None,
+            metrics: BTreeMap::new(),
+            notes: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// A step that failed or was cancelled with `error` after `duration` of work.
+    fn unsuccessful(step: &str, status: Status, reason: String, duration: Duration, error: &StepError) -> StepSummary {
+        StepSummary { duration, error: Some(error_lines(error)), ..StepSummary::new(step, status, reason) }
+    }
+}
+
 /// The outcome of a run.
 #[derive(Debug, Clone)]
 pub struct RunSummary {
@@ -239,16 +260,8 @@ pub fn run(
                 }
                 let blocked = step.depends_on.iter().find(|dependency| failed.contains_key(*dependency));
                 if let Some(blocked) = blocked {
-                    let summary = StepSummary {
-                        step: step.id.clone(),
-                        status: if cancel.load(Ordering::Relaxed) { Status::Cancelled } else { Status::Skipped },
-                        reason: format!("`{blocked}` did not succeed"),
-                        duration: Duration::ZERO,
-                        rows: None,
-                        metrics: BTreeMap::new(),
-                        notes: Vec::new(),
-                        error: None,
-                    };
+                    let status = if cancel.load(Ordering::Relaxed) { Status::Cancelled } else { Status::Skipped };
+                    let summary = StepSummary::new(&step.id, status, format!("`{blocked}` did not succeed"));
                     failed.insert(step.id.clone(), blocked.clone());
                     done.insert(step.id.clone());
                     events(Event::StepFinished(summary.clone()));
@@ -300,16 +313,7 @@ pub fn run(
                 // Anything left can never start (cancelled, or blocked).
                 for step in &order {
                     if !done.contains(&step.id) {
-                        let summary = StepSummary {
-                            step: step.id.clone(),
-                            status: Status::Cancelled,
-                            reason: "the run was stopped".to_string(),
-                            duration: Duration::ZERO,
-                            rows: None,
-                            metrics: BTreeMap::new(),
-                            notes: Vec::new(),
-                            error: None,
-                        };
+                        let summary = StepSummary::new(&step.id, Status::Cancelled, "the run was stopped");
                         done.insert(step.id.clone());
                         events(Event::StepFinished(summary.clone()));
                         summaries.push(summary);
@@ -514,14 +518,13 @@ pub fn execute_step(
     // Reproduction: the ingested data is the recorded one.
     if let Some(past) = reproduced {
         let summary = StepSummary {
-            step: step.id.clone(),
-            status: Status::Cached,
-            reason: format!("reproducing run {}: the data recorded then", past.run_id),
-            duration: Duration::ZERO,
             rows: past.rows,
             metrics: past.metrics.clone(),
-            notes: Vec::new(),
-            error: None,
+            ..StepSummary::new(
+                &step.id,
+                Status::Cached,
+                format!("reproducing run {}: the data recorded then", past.run_id),
+            )
         };
         record(store, step, request, &params_json, &key, &hashes, &summary, &past.outputs, Some(past.id), &data_files)?;
         return Ok(Executed { summary, outputs: past.outputs });
@@ -530,14 +533,9 @@ pub fn execute_step(
     if !request.force {
         if let Some(past) = records::find_cached(store, &connection, &step.id, &key)? {
             let summary = StepSummary {
-                step: step.id.clone(),
-                status: Status::Cached,
-                reason: format!("cached (run {})", past.run_id),
-                duration: Duration::ZERO,
                 rows: past.rows,
                 metrics: past.metrics.clone(),
-                notes: Vec::new(),
-                error: None,
+                ..StepSummary::new(&step.id, Status::Cached, format!("cached (run {})", past.run_id))
             };
             record(
                 store,
@@ -598,16 +596,7 @@ pub fn execute_step(
                 StepError::Cancelled => (Status::Cancelled, "the run was stopped".to_string()),
                 _ => (Status::Failed, reason),
             };
-            let summary = StepSummary {
-                step: step.id.clone(),
-                status,
-                reason,
-                duration,
-                rows: None,
-                metrics: BTreeMap::new(),
-                notes: Vec::new(),
-                error: Some(error_lines(&error)),
-            };
+            let summary = StepSummary::unsuccessful(&step.id, status, reason, duration, &error);
             record(store, step, request, &params_json, &key, &hashes, &summary, &BTreeMap::new(), None, &data_files)?;
             return Ok(Executed { summary, outputs: BTreeMap::new() });
         }
@@ -618,16 +607,7 @@ pub fn execute_step(
         let path = &output_paths[&output.name];
         if !path.is_file() {
             let error = StepError::Internal(format!("step `{}` wrote no output `{}`", step.id, output.name));
-            let summary = StepSummary {
-                step: step.id.clone(),
-                status: Status::Failed,
-                reason,
-                duration,
-                rows: None,
-                metrics: BTreeMap::new(),
-                notes: Vec::new(),
-                error: Some(error_lines(&error)),
-            };
+            let summary = StepSummary::unsuccessful(&step.id, Status::Failed, reason, duration, &error);
             record(store, step, request, &params_json, &key, &hashes, &summary, &BTreeMap::new(), None, &data_files)?;
             return Ok(Executed { summary, outputs: BTreeMap::new() });
         }
@@ -639,14 +619,11 @@ pub fn execute_step(
     }
     notes.extend(result.notes.iter().cloned());
     let summary = StepSummary {
-        step: step.id.clone(),
-        status: Status::Succeeded,
-        reason,
         duration,
         rows: result.rows,
         metrics: result.metrics.clone(),
         notes,
-        error: None,
+        ..StepSummary::new(&step.id, Status::Succeeded, reason)
     };
     record(store, step, request, &params_json, &key, &hashes, &summary, &outputs, None, &data_files)?;
     Ok(Executed { summary, outputs })
@@ -663,16 +640,8 @@ fn failure(
     events: &(dyn Fn(Event) + Sync),
 ) -> Result<Executed, RuntimeError> {
     events(Event::StepStarted { step: step.id.clone(), reason: "reading its files".to_string() });
-    let summary = StepSummary {
-        step: step.id.clone(),
-        status: Status::Failed,
-        reason: "reading its files".to_string(),
-        duration: Duration::ZERO,
-        rows: None,
-        metrics: BTreeMap::new(),
-        notes: Vec::new(),
-        error: Some(error_lines(&error)),
-    };
+    let summary =
+        StepSummary::unsuccessful(&step.id, Status::Failed, "reading its files".to_string(), Duration::ZERO, &error);
     let key = cache::cache_key(&step.fingerprint, hashes);
     record(store, step, request, params_json, &key, hashes, &summary, &BTreeMap::new(), None, &[])?;
     Ok(Executed { summary, outputs: BTreeMap::new() })

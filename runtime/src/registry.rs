@@ -241,12 +241,25 @@ pub fn show(
 
 /// Every version of every model (or of one), newest first within a name.
 pub fn list(store: &Store, connection: &Connection, name: Option<&str>) -> Result<Vec<ModelVersion>, StoreError> {
+    versions_where(
+        store,
+        connection,
+        "SELECT name, version FROM models WHERE (?1 IS NULL OR name = ?1) ORDER BY name, version DESC",
+        params![name],
+    )
+}
+
+/// The versions the query (selecting `name, version`) finds, in its order.
+fn versions_where(
+    store: &Store,
+    connection: &Connection,
+    query: &str,
+    arguments: impl rusqlite::Params,
+) -> Result<Vec<ModelVersion>, StoreError> {
     let db = |source| store.db_error(source);
-    let mut statement = connection
-        .prepare("SELECT name, version FROM models WHERE (?1 IS NULL OR name = ?1) ORDER BY name, version DESC")
-        .map_err(db)?;
+    let mut statement = connection.prepare(query).map_err(db)?;
     let keys = statement
-        .query_map(params![name], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+        .query_map(arguments, |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
         .map_err(db)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(db)?;
@@ -490,21 +503,12 @@ pub fn models(store: &Store, connection: &Connection) -> Result<Vec<ModelSummary
 
 /// The versions a run registered.
 pub fn registered_by_run(store: &Store, connection: &Connection, run_id: i64) -> Result<Vec<ModelVersion>, StoreError> {
-    let db = |source| store.db_error(source);
-    let mut statement =
-        connection.prepare("SELECT name, version FROM models WHERE run_id = ?1 ORDER BY name, version").map_err(db)?;
-    let keys = statement
-        .query_map(params![run_id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
-        .map_err(db)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(db)?;
-    let mut versions = Vec::new();
-    for (name, version) in keys {
-        if let Some(found) = show(store, connection, &name, version)? {
-            versions.push(found);
-        }
-    }
-    Ok(versions)
+    versions_where(
+        store,
+        connection,
+        "SELECT name, version FROM models WHERE run_id = ?1 ORDER BY name, version",
+        params![run_id],
+    )
 }
 
 /// One entry of the append-only audit log.

@@ -17,53 +17,10 @@
 
 use polars::prelude::*;
 
-/// A column type of the language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnType {
-    /// 64-bit integers.
-    Int,
-    /// 64-bit floats.
-    Float,
-    /// Booleans.
-    Bool,
-    /// Free text.
-    String,
-    /// One of a set of levels, stored as text.
-    Category,
-    /// A calendar date.
-    Date,
-    /// A date and time, microseconds, without time zone.
-    Datetime,
-}
+pub use crate::column_type::ColumnType;
 
+/// How each column type is stored in every mlopsc table.
 impl ColumnType {
-    /// The type named `name` in a schema (`int`, `float`, …).
-    pub fn parse(name: &str) -> Option<ColumnType> {
-        match name {
-            "int" => Some(ColumnType::Int),
-            "float" => Some(ColumnType::Float),
-            "bool" => Some(ColumnType::Bool),
-            "string" => Some(ColumnType::String),
-            "category" => Some(ColumnType::Category),
-            "date" => Some(ColumnType::Date),
-            "datetime" => Some(ColumnType::Datetime),
-            _ => None,
-        }
-    }
-
-    /// Its name in a schema.
-    pub fn name(self) -> &'static str {
-        match self {
-            ColumnType::Int => "int",
-            ColumnType::Float => "float",
-            ColumnType::Bool => "bool",
-            ColumnType::String => "string",
-            ColumnType::Category => "category",
-            ColumnType::Date => "date",
-            ColumnType::Datetime => "datetime",
-        }
-    }
-
     /// The polars dtype a column of this type has in every mlopsc table.
     pub fn dtype(self) -> DataType {
         match self {
@@ -74,12 +31,6 @@ impl ColumnType {
             ColumnType::Date => DataType::Date,
             ColumnType::Datetime => DataType::Datetime(TimeUnit::Microseconds, None),
         }
-    }
-
-    /// "an int", "a float"… for messages.
-    pub fn with_article(self) -> String {
-        let article = if matches!(self, ColumnType::Int) { "an" } else { "a" };
-        format!("{article} {}", self.name())
     }
 }
 
