@@ -7,6 +7,10 @@
 //! in order of the classes' first appearance; the algorithm is written here rather than taken
 //! from `rand`, so the same seed selects the same rows whatever the crate versions. Within a
 //! part the rows keep their original order.
+//!
+//! Only the stratifying column is read whole; the rows are then copied into their parts one
+//! row group of the input at a time, so the step holds about a row group of each part, never
+//! the whole table.
 
 use polars::prelude::*;
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -48,10 +52,21 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
             params.train, params.valid, params.test
         )));
     }
-    let data = table::normalize_categories(table::read_parquet(ctx.input("data")?)?)?;
+    let input = ctx.input("data")?;
+    let height = table::parquet_row_count(input)?;
+    // Which rows go where needs only the stratifying column; the rows themselves are then
+    // copied a row group at a time.
     let classes = match &params.stratify {
-        Some(column) => classes(&data, column, name)?,
-        None => vec![(0..data.height()).collect()],
+        Some(column) => {
+            // A missing column is reported by `classes`.
+            let values = if table::parquet_column_names(input)?.contains(column) {
+                table::normalize_categories(table::read_parquet_columns(input, std::slice::from_ref(column))?)?
+            } else {
+                DataFrame::empty()
+            };
+            classes(&values, column, name)?
+        }
+        None => vec![(0..height).collect()],
     };
     let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
     let mut parts: [Vec<IdxSize>; 3] = Default::default();
@@ -67,21 +82,39 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     let sizes: Vec<usize> = parts.iter().map(Vec::len).collect();
     for ((part, size), fraction) in PARTS.iter().zip(&sizes).zip(fractions) {
         if fraction > 0.0 && *size == 0 {
-            return Err(empty_part(name, part, data.height(), &sizes, fractions, params.stratify.as_deref()));
+            return Err(empty_part(name, part, height, &sizes, fractions, params.stratify.as_deref()));
+        }
+    }
+    // Within a part the rows keep their order.
+    for rows in &mut parts {
+        rows.sort_unstable();
+    }
+    let mut sinks: Vec<(usize, table::ParquetSink)> = Vec::new();
+    for (index, part) in PARTS.into_iter().enumerate() {
+        let Some(path) = ctx.outputs.get(part) else { continue };
+        let schema = table::parquet_schema(input)?;
+        sinks.push((index, table::ParquetSink::create(path, &schema)?));
+    }
+    for (offset, length) in table::row_groups(height) {
+        ctx.check_cancelled()?;
+        let group = table::normalize_categories(table::read_parquet_slice(input, offset, length)?)?;
+        for (index, sink) in &mut sinks {
+            let rows = &parts[*index];
+            let (first, last) = (offset as IdxSize, (offset + length) as IdxSize);
+            let range = rows.partition_point(|&row| row < first)..rows.partition_point(|&row| row < last);
+            let indices = IdxCa::from_vec("rows".into(), rows[range].iter().map(|&row| row - first).collect());
+            let taken = group
+                .take(&indices)
+                .map_err(|error| StepError::polars(format!("cannot take the `{}` rows", PARTS[*index]), error))?;
+            sink.push(&taken)?;
         }
     }
     let mut notes = Vec::new();
-    for (part, mut rows) in PARTS.into_iter().zip(parts) {
-        let Some(path) = ctx.outputs.get(part) else { continue };
-        ctx.check_cancelled()?;
-        rows.sort_unstable();
-        let indices = IdxCa::from_vec("rows".into(), rows);
-        let taken =
-            data.take(&indices).map_err(|error| StepError::polars(format!("cannot take the `{part}` rows"), error))?;
-        table::write_parquet(&taken, path)?;
-        notes.push(format!("{part}: {} rows", taken.height()));
+    for (index, sink) in sinks {
+        sink.finish()?;
+        notes.push(format!("{}: {} rows", PARTS[index], sizes[index]));
     }
-    Ok(StepResult { rows: Some(data.height() as u64), notes: vec![notes.join(", ")], ..StepResult::default() })
+    Ok(StepResult { rows: Some(height as u64), notes: vec![notes.join(", ")], ..StepResult::default() })
 }
 
 /// Row indices grouped by the value of `column`, classes in order of first appearance (nulls
@@ -241,6 +274,35 @@ mod tests {
             assert_eq!(ids.len(), 20);
             assert_eq!(ids.iter().filter(|id| *id % 4 == 0).count(), 5, "{part}");
         }
+    }
+
+    #[test]
+    fn a_table_of_several_row_groups_is_split_as_a_small_one_is() {
+        // More rows than a row group: the parts are copied a row group at a time.
+        let rows = 300_000;
+        let params = json!({"train": 0.8, "valid": 0.0, "test": 0.2, "stratify": "label", "seed": 3});
+        let (harness, result) = split(&table(rows), params, &["train", "test"]);
+        assert_eq!(result.unwrap().notes, ["train: 240000 rows, test: 60000 rows"]);
+        let (train, test) = (ids(&harness, "train"), ids(&harness, "test"));
+        assert!(train.windows(2).all(|pair| pair[0] < pair[1]) && test.windows(2).all(|pair| pair[0] < pair[1]));
+        assert_eq!(test.iter().filter(|id| *id % 4 == 0).count(), 15_000, "stratified");
+        let mut all: Vec<i64> = train.iter().chain(&test).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..rows).collect::<Vec<_>>());
+        // The rows of each part are the table's own: the label still matches the id.
+        let part = read_parquet(harness.output_path("test")).unwrap();
+        let labels: Vec<bool> = part.column("label").unwrap().bool().unwrap().iter().flatten().collect();
+        assert!(test.iter().zip(labels).all(|(id, label)| (id % 4 == 0) == label));
+    }
+
+    #[test]
+    fn a_missing_stratifying_column_is_named() {
+        let params = json!({"train": 0.5, "valid": 0.0, "test": 0.5, "stratify": "nope", "seed": 1});
+        let (_, result) = split(&table(10), params, &["train", "test"]);
+        assert_eq!(
+            error_text(&result.unwrap_err()),
+            "split `holdout` stratifies by column `nope`, which the table does not have"
+        );
     }
 
     #[test]

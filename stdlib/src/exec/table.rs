@@ -1,8 +1,8 @@
 //! Reading and writing tables: Parquet for artifacts, CSV/Parquet/NDJSON for files users and
 //! custom steps bring, and the small conversions every table step shares.
 //!
-//! Every artifact table is written by [`write_parquet`] with fixed settings (LZ4, one chunk,
-//! fixed row-group size, polars' default statistics), so the same rows give the same bytes on
+//! Every artifact table is written by [`write_parquet`] with fixed settings (LZ4,
+//! row groups of a fixed size, polars' default statistics), so the same rows give the same bytes on
 //! any machine and with any number of threads. LZ4 rather than zstd: artifacts are written and
 //! read once per step, and zstd's compression cost more time than any other part of the
 //! data steps (the files are about 1.5× larger). Category columns are stored as plain
@@ -52,17 +52,116 @@ pub fn read_parquet_columns(path: &Path, columns: &[String]) -> Result<DataFrame
         .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))
 }
 
+/// The schema of a Parquet file as polars reads it (category columns as text, as
+/// [`normalize_categories`] makes them), without reading its data.
+pub fn parquet_schema(path: &Path) -> Result<Schema, StepError> {
+    let empty = read_parquet_slice(path, 0, 0)?;
+    Ok(normalize_categories(empty)?.schema().as_ref().clone())
+}
+
+/// The number of rows of a Parquet file, from its footer.
+pub fn parquet_row_count(path: &Path) -> Result<usize, StepError> {
+    ParquetReader::new(open(path)?)
+        .num_rows()
+        .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))
+}
+
+/// Reads `rows` rows of a Parquet file from row `offset` on (fewer at the end of the file).
+/// Slices of [`ROW_GROUP_SIZE`] rows at its multiples read one row group of an artifact.
+pub fn read_parquet_slice(path: &Path, offset: usize, rows: usize) -> Result<DataFrame, StepError> {
+    ParquetReader::new(open(path)?)
+        .with_slice(Some((offset, rows)))
+        .finish()
+        .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))
+}
+
+/// The row ranges [`read_parquet_slice`] reads a table of `rows` rows in, one row group each.
+pub fn row_groups(rows: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..rows).step_by(ROW_GROUP_SIZE).map(move |offset| (offset, ROW_GROUP_SIZE.min(rows - offset)))
+}
+
 /// Writes `table` as Parquet, deterministically: the same rows give the same bytes.
 pub fn write_parquet(table: &DataFrame, path: &Path) -> Result<(), StepError> {
-    let mut table = table.clone();
-    table.rechunk_mut();
-    let mut writer = BufWriter::new(create(path)?);
-    ParquetWriter::new(&mut writer)
-        .with_compression(ParquetCompression::Lz4Raw)
-        .with_row_group_size(Some(ROW_GROUP_SIZE))
-        .finish(&mut table)
-        .map_err(|error| StepError::polars(format!("cannot write `{}` as Parquet", path.display()), error))?;
-    writer.flush().map_err(|source| StepError::Io { action: "write", path: path.to_path_buf(), source })
+    let mut sink = ParquetSink::create(path, table.schema())?;
+    sink.push(table)?;
+    sink.finish()
+}
+
+/// A Parquet file written a part at a time. Whatever the parts' sizes, it is laid out in row
+/// groups of exactly [`ROW_GROUP_SIZE`] rows (the last one shorter), each written as soon as
+/// it is complete: the same rows give the same bytes however they are handed over, and
+/// writing holds about one row group in memory, never a second copy of the table.
+pub struct ParquetSink {
+    path: std::path::PathBuf,
+    writer: polars::io::parquet::write::BatchedWriter<BufWriter<File>>,
+    /// Rows handed over but not written yet, fewer than a row group.
+    pending: Option<DataFrame>,
+}
+
+impl std::fmt::Debug for ParquetSink {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("ParquetSink").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl ParquetSink {
+    /// Starts the file at `path` for rows of `schema`.
+    pub fn create(path: &Path, schema: &Schema) -> Result<ParquetSink, StepError> {
+        let writer = ParquetWriter::new(BufWriter::new(create(path)?))
+            .with_compression(ParquetCompression::Lz4Raw)
+            .batched(schema)
+            .map_err(|error| Self::failed(path, error))?;
+        Ok(ParquetSink { path: path.to_path_buf(), writer, pending: None })
+    }
+
+    fn failed(path: &Path, error: PolarsError) -> StepError {
+        StepError::polars(format!("cannot write `{}` as Parquet", path.display()), error)
+    }
+
+    /// Adds `part`'s rows after the rows already handed over.
+    pub fn push(&mut self, part: &DataFrame) -> Result<(), StepError> {
+        let mut rows = match self.pending.take() {
+            Some(mut pending) => {
+                pending.vstack_mut(part).map_err(|error| Self::failed(&self.path, error))?;
+                pending
+            }
+            None => part.clone(),
+        };
+        while rows.height() >= ROW_GROUP_SIZE {
+            self.write_group(rows.slice(0, ROW_GROUP_SIZE))?;
+            rows = rows.slice(ROW_GROUP_SIZE as i64, usize::MAX);
+        }
+        self.pending = (rows.height() > 0).then_some(rows);
+        Ok(())
+    }
+
+    fn write_group(&mut self, mut group: DataFrame) -> Result<(), StepError> {
+        // One chunk a column: a copy only when the group spans several chunks.
+        group.rechunk_mut();
+        self.writer.write_batch(&group).map_err(|error| Self::failed(&self.path, error))
+    }
+
+    /// Writes the rows still pending and the file's footer.
+    pub fn finish(mut self) -> Result<(), StepError> {
+        if let Some(rows) = self.pending.take() {
+            self.write_group(rows)?;
+        }
+        let size = self.writer.finish().map_err(|error| Self::failed(&self.path, error))?;
+        // Dropping the writer flushes its buffer, and would swallow an error doing it: the
+        // file's size on disk says whether every byte got there.
+        drop(self.writer);
+        let written = std::fs::metadata(&self.path)
+            .map_err(|source| StepError::Io { action: "write", path: self.path.clone(), source })?
+            .len();
+        if written != size {
+            return Err(StepError::Io {
+                action: "write",
+                path: self.path.clone(),
+                source: std::io::Error::other(format!("{written} of {size} bytes reached the disk")),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Reads a CSV file with a header, inferring column types from all its rows.
@@ -304,6 +403,47 @@ mod tests {
         write_parquet(&table, &whole).unwrap();
         write_parquet(&stacked, &pieces).unwrap();
         assert_eq!(std::fs::read(&whole).unwrap(), std::fs::read(&pieces).unwrap());
+    }
+
+    #[test]
+    fn a_sink_lays_out_row_groups_the_same_however_rows_are_handed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = ROW_GROUP_SIZE * 2 + 1000;
+        let table = df!(
+            "id" => (0..rows as i64).collect::<Vec<_>>(),
+            "half" => (0..rows).map(|row| row as f64 / 2.0).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let whole = dir.path().join("whole.parquet");
+        write_parquet(&table, &whole).unwrap();
+        // Uneven parts that straddle row groups, and an empty one.
+        let parts = dir.path().join("parts.parquet");
+        let mut sink = ParquetSink::create(&parts, table.schema()).unwrap();
+        for (offset, length) in [(0, 1000), (1000, 0), (1000, ROW_GROUP_SIZE), (1000 + ROW_GROUP_SIZE, rows)] {
+            sink.push(&table.slice(offset as i64, length)).unwrap();
+        }
+        sink.finish().unwrap();
+        assert_eq!(std::fs::read(&whole).unwrap(), std::fs::read(&parts).unwrap());
+
+        assert_eq!(parquet_row_count(&whole).unwrap(), rows);
+        let groups: Vec<(usize, usize)> = row_groups(rows).collect();
+        assert_eq!(groups, [(0, ROW_GROUP_SIZE), (ROW_GROUP_SIZE, ROW_GROUP_SIZE), (2 * ROW_GROUP_SIZE, 1000)]);
+        let mut read_back = read_parquet_slice(&whole, groups[0].0, groups[0].1).unwrap();
+        for (offset, length) in &groups[1..] {
+            read_back.vstack_mut(&read_parquet_slice(&whole, *offset, *length).unwrap()).unwrap();
+        }
+        assert!(read_back.equals_missing(&table));
+        assert_eq!(parquet_schema(&whole).unwrap(), table.schema().as_ref().clone());
+    }
+
+    #[test]
+    fn an_empty_table_is_a_valid_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.parquet");
+        write_parquet(&sample().clear(), &path).unwrap();
+        let read = read_parquet(&path).unwrap();
+        assert_eq!(read.shape(), (0, 4));
+        assert_eq!(row_groups(0).count(), 0);
     }
 
     #[test]

@@ -118,15 +118,26 @@ impl TrainingData {
 
     /// XGBoost matrices of the training and validation data. Each concurrent trainer needs
     /// its own: XGBoost caches per-matrix histogram indexes that depend on `max_bin`.
-    pub fn matrices(&self, threads: usize) -> Result<(Labelled, Option<Labelled>), StepError> {
-        let labelled = |matrix: &FeatureMatrix, labels: &[f32]| -> Result<Labelled, StepError> {
-            Ok(Labelled {
-                matrix: matrix.dmatrix(Some(labels), threads)?,
-                labels: labels.iter().map(|&label| f64::from(label)).collect(),
-            })
+    ///
+    /// With `quantile_bins` (the booster's `max_bin`, for the `hist` tree method) they are
+    /// quantile matrices, binned as they are built, the validation matrix at the training
+    /// matrix's bin boundaries: what XGBoost's Python package trains `hist` models on, in a
+    /// fraction of the memory. Otherwise they are plain matrices, which any tree method and
+    /// any `max_bin` can train on.
+    pub fn matrices(
+        &self,
+        threads: usize,
+        quantile_bins: Option<u32>,
+    ) -> Result<(Labelled, Option<Labelled>), StepError> {
+        let labelled = |matrix: &FeatureMatrix, labels: &[f32], reference: Option<&Labelled>| {
+            let matrix = match quantile_bins {
+                Some(max_bin) => matrix.quantile_dmatrix(labels, max_bin, threads, reference.map(|r| &r.matrix))?,
+                None => matrix.dmatrix(Some(labels), threads)?,
+            };
+            Ok::<_, StepError>(Labelled { matrix, labels: labels.iter().map(|&label| f64::from(label)).collect() })
         };
-        let train = labelled(&self.train, &self.train_labels)?;
-        let valid = self.valid.as_ref().map(|(matrix, labels)| labelled(matrix, labels)).transpose()?;
+        let train = labelled(&self.train, &self.train_labels, None)?;
+        let valid = self.valid.as_ref().map(|(matrix, labels)| labelled(matrix, labels, Some(&train))).transpose()?;
         Ok((train, valid))
     }
 }
@@ -153,9 +164,10 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     let tuned = ctx.inputs.get("tuned").map(|path| tuned_params(path)).transpose()?;
     let params = XgbParams::from_json(&spec.xgboost, tuned.as_ref())?;
     let mut data = TrainingData::load(ctx, &spec)?;
-    let (train, valid) = data.matrices(ctx.threads)?;
+    let quantile_bins = (params.tree_method == "hist").then_some(params.max_bin);
+    let (train, valid) = data.matrices(ctx.threads, quantile_bins)?;
     // XGBoost holds its own copy now; one model is trained, so the matrices can go.
-    data.train.values = Vec::new();
+    data.train.columns = Vec::new();
     data.valid = None;
     let check_cancelled = || ctx.check_cancelled();
     let boosting = Boosting {

@@ -106,7 +106,8 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     // One set of matrices per concurrent trial, reused by its later trials.
     let mut workers = Vec::with_capacity(parallel);
     for _ in 0..parallel {
-        let (train, valid) = data.matrices(threads_per_trial)?;
+        // Plain matrices: a trial may change `max_bin` or the tree method.
+        let (train, valid) = data.matrices(threads_per_trial, None)?;
         let valid = valid.ok_or_else(|| StepError::Internal("validation matrices are missing".to_string()))?;
         workers.push((train, valid));
     }

@@ -1,5 +1,5 @@
-//! A small safe interface to XGBoost's C API: dense matrices, boosters, one round at a time,
-//! predictions and JSON models. The only unsafe code of the step implementations lives here.
+//! A small safe interface to XGBoost's C API: dense and quantile matrices, boosters, one round
+//! at a time, predictions and JSON models. The only unsafe code of the step implementations lives here.
 //!
 //! XGBoost itself is built from its C++ source by the `xgboost_lib-sys` crate (CMake, see
 //! `.cargo/config.toml` and `build/xgboost.cmake` for how it is built: a static library,
@@ -91,6 +91,69 @@ impl DMatrix {
         Ok(DMatrix { handle, rows })
     }
 
+    /// A matrix of the feature columns `columns` (each one value a row; NaN is a missing
+    /// value), handed to XGBoost as columnar data, which it copies on up to `threads` threads.
+    pub fn from_columns(columns: &[&[f32]], threads: usize) -> Result<DMatrix> {
+        let (data, rows) = columnar_interface(columns)?;
+        let config = c_string(&format!("{{\"missing\": NaN, \"nthread\": {}}}", threads.max(1)))?;
+        let mut handle: sys::DMatrixHandle = std::ptr::null_mut();
+        // SAFETY: `data` describes buffers borrowed for the call (XGBoost copies them); both
+        // strings are NUL-terminated; `handle` is a valid out-pointer.
+        check(unsafe { sys::XGDMatrixCreateFromColumnar(data.as_ptr(), config.as_ptr(), &mut handle) })?;
+        Ok(DMatrix { handle, rows })
+    }
+
+    /// A quantile matrix of the feature columns `columns` (NaN is a missing value) and their
+    /// `labels`: what the `hist` tree method trains on. XGBoost reads the columns twice (once
+    /// to find each feature's bin boundaries, once to bin the values) and keeps the bin of
+    /// every value, one byte each for up to 256 bins, instead of a copy of the values; it then
+    /// has no histogram index to build on the first round. `max_bin` must be the booster's. A
+    /// validation matrix passes the training matrix as `reference`, to be binned at its
+    /// boundaries.
+    pub fn quantile_from_columns(
+        columns: &[&[f32]],
+        labels: &[f32],
+        max_bin: u32,
+        threads: usize,
+        reference: Option<&DMatrix>,
+    ) -> Result<DMatrix> {
+        let (data, rows) = columnar_interface(columns)?;
+        if labels.len() != rows {
+            return Err(Error(format!("{} labels for {rows} rows", labels.len())));
+        }
+        let labels = c_string(&array_interface(labels))?;
+        let mut proxy: sys::DMatrixHandle = std::ptr::null_mut();
+        // SAFETY: `proxy` is a valid out-pointer.
+        check(unsafe { sys::XGProxyDMatrixCreate(&mut proxy) })?;
+        // Freed when this function returns.
+        let proxy = DMatrix { handle: proxy, rows };
+        let mut batch = OneBatch { proxy: proxy.handle, data, labels, given: false, error: None };
+        let config =
+            c_string(&format!("{{\"missing\": NaN, \"nthread\": {}, \"max_bin\": {max_bin}}}", threads.max(1)))?;
+        let reference = reference.map_or(std::ptr::null_mut(), |reference| reference.handle);
+        let mut handle: sys::DMatrixHandle = std::ptr::null_mut();
+        // SAFETY: `batch` outlives the call and only the callbacks touch it during it, on this
+        // thread; the buffers its JSON describes (`columns`, `labels`) are borrowed for the
+        // whole call; `reference` is null or a live matrix; `handle` is a valid out-pointer.
+        let code = unsafe {
+            sys::XGQuantileDMatrixCreateFromCallback(
+                (&mut batch as *mut OneBatch).cast(),
+                proxy.handle,
+                reference,
+                Some(OneBatch::reset),
+                Some(OneBatch::next),
+                config.as_ptr(),
+                &mut handle,
+            )
+        };
+        let matrix = (!handle.is_null()).then_some(DMatrix { handle, rows });
+        if let Some(error) = batch.error {
+            return Err(error);
+        }
+        check(code)?;
+        matrix.ok_or_else(|| Error("XGBoost returned no matrix".to_string()))
+    }
+
     /// Sets the labels, one per row.
     pub fn set_labels(&mut self, labels: &[f32]) -> Result<()> {
         if labels.len() != self.rows {
@@ -115,6 +178,73 @@ impl Drop for DMatrix {
         unsafe {
             sys::XGDMatrixFree(self.handle);
         }
+    }
+}
+
+/// The `__array_interface__` JSON of a read-only `f32` buffer, as XGBoost reads arrays.
+fn array_interface(values: &[f32]) -> String {
+    format!(
+        "{{\"data\": [{}, true], \"shape\": [{}], \"typestr\": \"<f4\", \"version\": 3}}",
+        values.as_ptr() as usize,
+        values.len()
+    )
+}
+
+/// XGBoost's columnar data: a JSON list of one array interface a column. Returns it and the
+/// number of rows, the same for every column.
+fn columnar_interface(columns: &[&[f32]]) -> Result<(CString, usize)> {
+    let rows = columns.first().map_or(0, |column| column.len());
+    if rows == 0 || columns.iter().any(|column| column.len() != rows) {
+        let lengths: Vec<usize> = columns.iter().map(|column| column.len()).collect();
+        return Err(Error(format!("columns of {lengths:?} values do not make a matrix")));
+    }
+    let list: Vec<String> = columns.iter().map(|column| array_interface(column)).collect();
+    Ok((c_string(&format!("[{}]", list.join(", ")))?, rows))
+}
+
+/// The data iterator [`DMatrix::quantile_from_columns`] hands XGBoost: one batch, the whole
+/// table, set on the proxy matrix each time XGBoost asks for it.
+struct OneBatch {
+    proxy: sys::DMatrixHandle,
+    data: CString,
+    labels: CString,
+    given: bool,
+    error: Option<Error>,
+}
+
+impl OneBatch {
+    /// XGBoost's `next`: 1 when a batch was set on the proxy, 0 at the end (and on an error,
+    /// which is kept and reported once XGBoost returns, as the Python package does).
+    unsafe extern "C" fn next(iterator: sys::DataIterHandle) -> std::ffi::c_int {
+        // SAFETY: `iterator` is the `OneBatch` given to `XGQuantileDMatrixCreateFromCallback`,
+        // alive and borrowed by nothing else while XGBoost runs the callbacks.
+        let batch = unsafe { &mut *iterator.cast::<OneBatch>() };
+        if batch.given || batch.error.is_some() {
+            return 0;
+        }
+        batch.given = true;
+        let field = c"label";
+        // SAFETY: the proxy is live; the JSON strings are NUL-terminated and describe buffers
+        // borrowed until the matrix is built.
+        let outcome = check(unsafe { sys::XGProxyDMatrixSetDataColumnar(batch.proxy, batch.data.as_ptr()) })
+            // SAFETY: as above.
+            .and_then(|()| {
+                check(unsafe { sys::XGDMatrixSetInfoFromInterface(batch.proxy, field.as_ptr(), batch.labels.as_ptr()) })
+            });
+        match outcome {
+            Ok(()) => 1,
+            Err(error) => {
+                batch.error = Some(error);
+                0
+            }
+        }
+    }
+
+    /// XGBoost's `reset`: the next `next` gives the batch again.
+    unsafe extern "C" fn reset(iterator: sys::DataIterHandle) {
+        // SAFETY: as in `next`.
+        let batch = unsafe { &mut *iterator.cast::<OneBatch>() };
+        batch.given = false;
     }
 }
 
@@ -263,6 +393,53 @@ mod tests {
         assert!(json.starts_with(b"{"), "a JSON document");
         let loaded = Booster::load_buffer(&json).unwrap();
         assert_eq!(loaded.predict(&train).unwrap(), predictions);
+    }
+
+    fn columns(values: &[f32], width: usize) -> Vec<Vec<f32>> {
+        (0..width).map(|column| values.iter().skip(column).step_by(width).copied().collect()).collect()
+    }
+
+    #[test]
+    fn columnar_and_quantile_matrices_train_the_same_model_as_dense_ones() {
+        let (values, labels) = matrix(300);
+        let columns = columns(&values, 3);
+        let columns: Vec<&[f32]> = columns.iter().map(Vec::as_slice).collect();
+        let params = [("objective", "binary:logistic"), ("max_depth", "3"), ("verbosity", "0"), ("max_bin", "16")];
+        let train = |matrix: &DMatrix| {
+            let mut booster = Booster::new(&[matrix]).unwrap();
+            for (name, value) in params {
+                booster.set_param(name, value).unwrap();
+            }
+            for round in 0..5 {
+                booster.update(matrix, round).unwrap();
+            }
+            booster
+        };
+        let mut dense = DMatrix::from_dense(&values, 300, 2).unwrap();
+        dense.set_labels(&labels).unwrap();
+        let mut columnar = DMatrix::from_columns(&columns, 2).unwrap();
+        columnar.set_labels(&labels).unwrap();
+        let quantile = DMatrix::quantile_from_columns(&columns, &labels, 16, 2, None).unwrap();
+        assert_eq!(quantile.num_rows(), 300);
+        let valid = DMatrix::quantile_from_columns(&columns, &labels, 16, 2, Some(&quantile)).unwrap();
+
+        let expected = train(&dense).predict(&dense).unwrap();
+        assert_eq!(train(&columnar).predict(&dense).unwrap(), expected);
+        let from_quantile = train(&quantile);
+        assert_eq!(from_quantile.predict(&dense).unwrap(), expected);
+        assert_eq!(from_quantile.predict(&valid).unwrap(), expected);
+    }
+
+    #[test]
+    fn matrices_refuse_ragged_columns_and_wrong_labels() {
+        let (a, b) = ([1.0f32, 2.0, 3.0], [1.0f32, 2.0]);
+        assert!(DMatrix::from_columns(&[&a, &b], 1).unwrap_err().to_string().contains("[3, 2]"));
+        assert!(DMatrix::from_columns(&[], 1).is_err());
+        let error = DMatrix::quantile_from_columns(&[&a], &[1.0], 16, 1, None).unwrap_err();
+        assert_eq!(error.to_string(), "1 labels for 3 rows");
+        let quantile = DMatrix::quantile_from_columns(&[&a], &[0.0, 1.0, 0.0], 16, 1, None).unwrap();
+        // A reference with other columns than the matrix: XGBoost's own error comes back.
+        assert!(DMatrix::quantile_from_columns(&[&a, &a], &[0.0, 1.0, 0.0], 16, 1, Some(&quantile)).is_err());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Tables as XGBoost sees them: the features as an `f32` matrix (nulls become NaN, XGBoost's
+//! Tables as XGBoost sees them: the features as `f32` columns (nulls become NaN, XGBoost's
 //! missing value) and the label as numbers, with the mapping from label values to classes.
 //!
 //! Labels: a binary label is `bool` (false → 0, true → 1) or a number holding 0 and 1 only; a
@@ -15,35 +15,30 @@ use crate::exec::metrics::Task;
 use crate::exec::table::quoted_list;
 use crate::exec::StepError;
 
-/// A table's features as XGBoost reads a dense matrix: row by row.
+/// A table's features as XGBoost reads them: one `f32` column a feature.
 #[derive(Debug, Clone)]
 pub(crate) struct FeatureMatrix {
     /// Rows.
     pub rows: usize,
-    /// Columns.
-    pub columns: usize,
-    /// `values[row * columns + column]`.
-    pub values: Vec<f32>,
+    /// The features' values, a column each, in the order of the features.
+    pub columns: Vec<Vec<f32>>,
 }
 
 impl FeatureMatrix {
     /// Reads `features` from `table` (named `table_name` in messages): numbers and booleans as
     /// `f32`, nulls as NaN.
     pub fn from_table(table: &DataFrame, features: &[String], table_name: &str) -> Result<FeatureMatrix, StepError> {
-        let mut matrix = FeatureMatrix::empty(table.height(), features.len());
-        for (batch_index, batch) in features.chunks(FILL_BATCH).enumerate() {
-            let columns = batch
-                .iter()
-                .map(|feature| {
-                    table.column(feature).map_err(|_| StepError::Data {
-                        message: format!("feature `{feature}` is not a column of {table_name}"),
-                        details: vec![format!("its columns are {}", column_names(table))],
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            matrix.fill(batch_index * FILL_BATCH, &columns, table_name)?;
-        }
-        Ok(matrix)
+        let columns = features
+            .iter()
+            .map(|feature| {
+                let column = table.column(feature).map_err(|_| StepError::Data {
+                    message: format!("feature `{feature}` is not a column of {table_name}"),
+                    details: vec![format!("its columns are {}", column_names(table))],
+                })?;
+                floats(column, table_name)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(FeatureMatrix { rows: table.height(), columns })
     }
 
     /// Reads `features` from the Parquet file at `path` a few columns at a time, so that the
@@ -61,60 +56,55 @@ impl FeatureMatrix {
                 details: vec![format!("its columns are {}", quoted_list(&names))],
             });
         }
-        let mut matrix: Option<FeatureMatrix> = None;
+        let mut matrix = FeatureMatrix { rows: 0, columns: Vec::with_capacity(features.len()) };
         let mut schema = Vec::with_capacity(features.len());
-        for (batch_index, batch) in features.chunks(FILL_BATCH).enumerate() {
+        for batch in features.chunks(READ_BATCH) {
             let table = crate::exec::table::read_parquet_columns(path, batch)?;
-            let matrix = matrix.get_or_insert_with(|| FeatureMatrix::empty(table.height(), features.len()));
-            let columns = batch
-                .iter()
-                .map(|feature| {
-                    table.column(feature).map_err(|error| {
-                        StepError::polars(format!("cannot read feature `{feature}` of {table_name}"), error)
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            matrix.fill(batch_index * FILL_BATCH, &columns, table_name)?;
+            matrix.rows = table.height();
+            for feature in batch {
+                let column = table.column(feature).map_err(|error| {
+                    StepError::polars(format!("cannot read feature `{feature}` of {table_name}"), error)
+                })?;
+                matrix.columns.push(floats(column, table_name)?);
+            }
             schema.extend(super::preprocess::feature_schema(&table, batch));
         }
-        let matrix = matrix.unwrap_or_else(|| FeatureMatrix::empty(0, features.len()));
         Ok((matrix, schema))
     }
 
-    fn empty(rows: usize, columns: usize) -> FeatureMatrix {
-        FeatureMatrix { rows, columns, values: vec![f32::NAN; rows * columns] }
-    }
-
-    /// Writes `columns` as features `first`, `first + 1`, …: each is converted to `f32` (nulls
-    /// as NaN), then the matrix is filled row by row, a few contiguous values a row.
-    fn fill(&mut self, first: usize, columns: &[&Column], table_name: &str) -> Result<(), StepError> {
-        let floats = columns.iter().map(|column| floats(column, table_name)).collect::<Result<Vec<_>, _>>()?;
-        for (row, slots) in self.values.chunks_exact_mut(self.columns).enumerate() {
-            for (slot, column) in slots[first..].iter_mut().zip(&floats) {
-                *slot = column[row];
-            }
+    fn slices(&self) -> Result<Vec<&[f32]>, StepError> {
+        if self.rows == 0 || self.columns.is_empty() {
+            return Err(StepError::Internal("an XGBoost matrix needs rows and columns".to_string()));
         }
-        Ok(())
+        Ok(self.columns.iter().map(Vec::as_slice).collect())
     }
 
     /// An XGBoost matrix of these features (NaN marks a missing value), with `labels` when given,
     /// copied into XGBoost on up to `threads` threads.
     pub fn dmatrix(&self, labels: Option<&[f32]>, threads: usize) -> Result<DMatrix, StepError> {
-        if self.rows == 0 || self.columns == 0 {
-            return Err(StepError::Internal("an XGBoost matrix needs rows and columns".to_string()));
-        }
-        let mut matrix = DMatrix::from_dense(&self.values, self.rows, threads).map_err(xgboost_error)?;
+        let mut matrix = DMatrix::from_columns(&self.slices()?, threads).map_err(xgboost_error)?;
         if let Some(labels) = labels {
             matrix.set_labels(labels).map_err(xgboost_error)?;
         }
         Ok(matrix)
     }
+
+    /// An XGBoost quantile matrix of these features for the `hist` tree method, binned into at
+    /// most `max_bin` bins (at the boundaries of `reference` when given), with `labels`.
+    pub fn quantile_dmatrix(
+        &self,
+        labels: &[f32],
+        max_bin: u32,
+        threads: usize,
+        reference: Option<&DMatrix>,
+    ) -> Result<DMatrix, StepError> {
+        DMatrix::quantile_from_columns(&self.slices()?, labels, max_bin, threads, reference).map_err(xgboost_error)
+    }
 }
 
-/// Features converted and written into the matrix at once: large enough for the Parquet
-/// reader's parallelism and for a few contiguous values a row, small enough that a batch is a
-/// fraction of the matrix.
-const FILL_BATCH: usize = 8;
+/// Features read from Parquet at once: enough for the reader's parallelism, few enough that a
+/// batch is a fraction of the matrix.
+const READ_BATCH: usize = 8;
 
 /// A feature column as `f32`, nulls as NaN.
 fn floats(column: &Column, table_name: &str) -> Result<Vec<f32>, StepError> {
@@ -130,6 +120,9 @@ fn floats(column: &Column, table_name: &str) -> Result<Vec<f32>, StepError> {
         .map_err(|error| StepError::polars(format!("cannot read feature `{feature}` as numbers"), error))?;
     let cast =
         cast.f32().map_err(|error| StepError::polars(format!("cannot read feature `{feature}` as numbers"), error))?;
+    if let (0, Ok(values)) = (cast.null_count(), cast.cont_slice()) {
+        return Ok(values.to_vec());
+    }
     Ok(cast.iter().map(|value| value.unwrap_or(f32::NAN)).collect())
 }
 
@@ -454,10 +447,11 @@ mod tests {
     fn features_become_floats_with_nan_for_nulls() {
         let table = df!("a" => [Some(1i64), None], "b" => [true, false], "s" => ["x", "y"]).unwrap();
         let matrix = FeatureMatrix::from_table(&table, &["a".to_string(), "b".to_string()], "t").unwrap();
-        // Row by row: (a, b) of the first row, then of the second.
-        assert_eq!(&matrix.values[..2], &[1.0, 1.0]);
-        assert!(matrix.values[2].is_nan());
-        assert_eq!(matrix.values[3], 0.0);
+        // A column a feature: a = (1, null), b = (true, false).
+        assert_eq!(matrix.rows, 2);
+        assert_eq!(matrix.columns[0][0], 1.0);
+        assert!(matrix.columns[0][1].is_nan());
+        assert_eq!(matrix.columns[1], vec![1.0, 0.0]);
         let text = FeatureMatrix::from_table(&table, &["s".to_string()], "t").unwrap_err().to_string();
         assert!(text.contains("feature `s`"), "{text}");
         let missing = FeatureMatrix::from_table(&table, &["z".to_string()], "t").unwrap_err();
