@@ -109,6 +109,24 @@ pub struct Expr {
     pub range: Range,
 }
 
+impl Expr {
+    /// The columns it reads, each once, in the order they first appear.
+    pub fn columns(&self) -> Vec<&str> {
+        let mut names = Vec::new();
+        let mut pending = vec![self];
+        while let Some(expr) = pending.pop() {
+            match &expr.kind {
+                ExprKind::Column(name) if !names.contains(&name.as_str()) => names.push(name.as_str()),
+                ExprKind::Neg(inner) | ExprKind::Not(inner) => pending.push(inner),
+                ExprKind::Binary(_, left, right) => pending.extend([right.as_ref(), left.as_ref()]),
+                ExprKind::Call(_, args) => pending.extend(args.iter().rev()),
+                _ => {}
+            }
+        }
+        names
+    }
+}
+
 /// Why an expression could not be parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParseError {
@@ -473,6 +491,13 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(shape(&parse(text).unwrap()), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn columns_are_listed_once_in_order() {
+        let expr = parse("coalesce(b, `odd name`) * -a + b / len(lower(c)) > 2 and not is_null(a)").unwrap();
+        assert_eq!(expr.columns(), ["b", "odd name", "a", "c"]);
+        assert!(parse("1 + 2").unwrap().columns().is_empty());
     }
 
     #[test]

@@ -72,7 +72,11 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
         None => None,
     };
     let files = expand(&params.paths, ctx.project_dir)?;
-    let mut tables = Vec::with_capacity(files.len());
+    let output = ctx.output("raw")?;
+    // Each file's rows go to the output as soon as they are read: the first file's columns
+    // are the table's, and every later file must have the same.
+    let mut written: Option<(table::ParquetSink, DataFrame, &SourceFile)> = None;
+    let mut rows = 0;
     let mut ignored: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for file in &files {
         ctx.check_cancelled()?;
@@ -89,10 +93,20 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
             None => table::normalize_categories(read)?,
         };
         (ctx.log)(&format!("read {} rows from `{}`", table.height(), file.relative));
-        tables.push(table);
+        let sink = match &mut written {
+            Some((sink, first, first_file)) => {
+                same_columns(first, first_file, &table, file)?;
+                sink
+            }
+            None => &mut written.insert((table::ParquetSink::create(output, table.schema())?, table.clear(), file)).0,
+        };
+        sink.push(&table)?;
+        rows += table.height();
     }
-    let table = concat(tables, &files)?;
-    table::write_parquet(&table, ctx.output("raw")?)?;
+    let Some((sink, ..)) = written else {
+        return Err(StepError::Internal("ingest matched no files but did not say so".to_string()));
+    };
+    sink.finish()?;
     let mut notes = Vec::new();
     if !ignored.is_empty() {
         let columns: Vec<&String> = ignored.keys().collect();
@@ -103,7 +117,7 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
             quoted_list(&columns)
         ));
     }
-    Ok(StepResult { rows: Some(table.height() as u64), notes, ..StepResult::default() })
+    Ok(StepResult { rows: Some(rows as u64), notes, ..StepResult::default() })
 }
 
 fn delimiter(text: &str) -> Result<u8, StepError> {
@@ -264,27 +278,24 @@ fn bad_column(error: ConvertError, column: &str, ty: ColumnType, dtype: &DataTyp
     }
 }
 
-fn concat(tables: Vec<DataFrame>, files: &[SourceFile]) -> Result<DataFrame, StepError> {
-    let mut tables = tables.into_iter().zip(files);
-    let Some((mut all, first)) = tables.next() else {
-        return Err(StepError::Internal("ingest matched no files but did not say so".to_string()));
-    };
-    for (table, file) in tables {
-        if table.schema() != all.schema() {
-            return Err(StepError::Data {
-                message: format!("`{}` does not have the columns of `{}`", file.relative, first.relative),
-                details: vec![
-                    format!("`{}`: {}", first.relative, describe_schema(&all)),
-                    format!("`{}`: {}", file.relative, describe_schema(&table)),
-                    "declare a schema on the dataset so every file is read the same way".to_string(),
-                ],
-            });
-        }
-        all.vstack_mut_owned(table)
-            .map_err(|error| StepError::polars(format!("cannot append `{}`", file.relative), error))?;
+/// Fails unless `table` (read from `file`) has the columns, and column types, of `first`.
+fn same_columns(
+    first: &DataFrame,
+    first_file: &SourceFile,
+    table: &DataFrame,
+    file: &SourceFile,
+) -> Result<(), StepError> {
+    if table.schema() == first.schema() {
+        return Ok(());
     }
-    all.rechunk_mut();
-    Ok(all)
+    Err(StepError::Data {
+        message: format!("`{}` does not have the columns of `{}`", file.relative, first_file.relative),
+        details: vec![
+            format!("`{}`: {}", first_file.relative, describe_schema(first)),
+            format!("`{}`: {}", file.relative, describe_schema(table)),
+            "declare a schema on the dataset so every file is read the same way".to_string(),
+        ],
+    })
 }
 
 fn describe_schema(table: &DataFrame) -> String {

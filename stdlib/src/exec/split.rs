@@ -95,7 +95,7 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
         let schema = table::parquet_schema(input)?;
         sinks.push((index, table::ParquetSink::create(path, &schema)?));
     }
-    for (offset, length) in table::row_groups(height) {
+    for (offset, length) in table::row_groups(input)? {
         ctx.check_cancelled()?;
         let group = table::normalize_categories(table::read_parquet_slice(input, offset, length)?)?;
         for (index, sink) in &mut sinks {

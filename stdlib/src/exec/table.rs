@@ -26,14 +26,25 @@ pub use column_type::{BadValue, ColumnType};
 use super::StepError;
 
 /// Rows per Parquet row group; fixed so the layout never depends on how the table was built.
-const ROW_GROUP_SIZE: usize = 256 * 1024;
+const ROW_GROUP_SIZE: usize = 128 * 1024;
 
-/// Reads a Parquet file.
+/// Reads a Parquet file, a row group at a time: the file is mapped into memory one row group
+/// at a time, not whole beside the table it decodes into.
 pub fn read_parquet(path: &Path) -> Result<DataFrame, StepError> {
-    let file = open(path)?;
-    ParquetReader::new(file)
-        .finish()
-        .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))
+    let mut groups = row_groups(path)?.into_iter();
+    let Some((offset, rows)) = groups.next() else {
+        return ParquetReader::new(open(path)?)
+            .finish()
+            .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error));
+    };
+    let mut table = read_parquet_slice(path, offset, rows)?;
+    for (offset, rows) in groups {
+        let part = read_parquet_slice(path, offset, rows)?;
+        table
+            .vstack_mut_owned(part)
+            .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))?;
+    }
+    Ok(table)
 }
 
 /// The column names of a Parquet file, in order, without reading its data.
@@ -75,9 +86,24 @@ pub fn read_parquet_slice(path: &Path, offset: usize, rows: usize) -> Result<Dat
         .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))
 }
 
-/// The row ranges [`read_parquet_slice`] reads a table of `rows` rows in, one row group each.
-pub fn row_groups(rows: usize) -> impl Iterator<Item = (usize, usize)> {
-    (0..rows).step_by(ROW_GROUP_SIZE).map(move |offset| (offset, ROW_GROUP_SIZE.min(rows - offset)))
+/// The row groups of a Parquet file, from its footer: (first row, rows) each, in order. The
+/// slices [`read_parquet_slice`] reads one row group at a time, whoever wrote the file.
+pub fn row_groups(path: &Path) -> Result<Vec<(usize, usize)>, StepError> {
+    let metadata = ParquetReader::new(open(path)?)
+        .get_metadata()
+        .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))?
+        .clone();
+    let mut offset = 0;
+    Ok(metadata
+        .row_groups
+        .iter()
+        .map(|group| {
+            let range = (offset, group.num_rows());
+            offset += group.num_rows();
+            range
+        })
+        .filter(|(_, rows)| *rows > 0)
+        .collect())
 }
 
 /// Writes `table` as Parquet, deterministically: the same rows give the same bytes.
@@ -200,7 +226,7 @@ fn csv_options(delimiter: u8, infer_schema_length: Option<usize>) -> CsvReadOpti
     CsvReadOptions::default()
         .with_has_header(true)
         .with_infer_schema_length(infer_schema_length)
-        .with_rechunk(true)
+        .with_rechunk(false)
         .map_parse_options(|options| options.with_separator(delimiter))
 }
 
@@ -426,13 +452,14 @@ mod tests {
         assert_eq!(std::fs::read(&whole).unwrap(), std::fs::read(&parts).unwrap());
 
         assert_eq!(parquet_row_count(&whole).unwrap(), rows);
-        let groups: Vec<(usize, usize)> = row_groups(rows).collect();
+        let groups = row_groups(&whole).unwrap();
         assert_eq!(groups, [(0, ROW_GROUP_SIZE), (ROW_GROUP_SIZE, ROW_GROUP_SIZE), (2 * ROW_GROUP_SIZE, 1000)]);
         let mut read_back = read_parquet_slice(&whole, groups[0].0, groups[0].1).unwrap();
         for (offset, length) in &groups[1..] {
             read_back.vstack_mut(&read_parquet_slice(&whole, *offset, *length).unwrap()).unwrap();
         }
         assert!(read_back.equals_missing(&table));
+        assert!(read_parquet(&whole).unwrap().equals_missing(&table));
         assert_eq!(parquet_schema(&whole).unwrap(), table.schema().as_ref().clone());
     }
 
@@ -443,7 +470,8 @@ mod tests {
         write_parquet(&sample().clear(), &path).unwrap();
         let read = read_parquet(&path).unwrap();
         assert_eq!(read.shape(), (0, 4));
-        assert_eq!(row_groups(0).count(), 0);
+        assert!(read.schema() == sample().schema());
+        assert_eq!(row_groups(&path).unwrap(), []);
     }
 
     #[test]

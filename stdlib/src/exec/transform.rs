@@ -99,6 +99,8 @@ struct Place<'a> {
     transform: &'a str,
     index: usize,
     op: &'a Op,
+    /// The table is one row group of the input: a filter may leave it empty.
+    part: bool,
 }
 
 impl Place<'_> {
@@ -126,17 +128,203 @@ impl Place<'_> {
 }
 
 /// Runs `transform`.
+///
+/// A table of one row group is transformed whole. A larger one is transformed in two passes,
+/// so that the step never holds the whole table: the statistics are fitted on the columns
+/// they depend on alone ([`fit_columns`]), then every row group is transformed with them, as
+/// serving replays a transform, and written before the next is read. The output is the same
+/// bytes either way. When a row group fails, the table is transformed whole instead, so that
+/// the error is the one the whole table gives (its row numbers count from the table's first
+/// row).
 pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     let ops: Vec<Op> = ctx.param("ops")?;
     let transform = ctx.step_id.split_once('.').map_or(ctx.step_id, |(_, name)| name);
-    let input = table::normalize_categories(table::read_parquet(ctx.input("data")?)?)?;
+    let (input, output) = (ctx.input("data")?, ctx.output("table")?);
+    let groups = table::row_groups(input)?;
     let mut notes = Vec::new();
-    let (output, fitted) = apply(input, &ops, None, transform, &mut notes, &|| ctx.check_cancelled())?;
-    table::write_parquet(&output, ctx.output("table")?)?;
+    let streamed = match groups.len() {
+        0 | 1 => None,
+        _ => streamed(ctx, &groups, &ops, transform, &mut notes)?,
+    };
+    let (rows, fitted) = match streamed {
+        Some(done) => done,
+        None => {
+            notes.clear();
+            let input = table::normalize_categories(table::read_parquet(input)?)?;
+            let (table, fitted) = apply(input, &ops, None, transform, &mut notes, &|| ctx.check_cancelled())?;
+            table::write_parquet(&table, output)?;
+            (table.height(), fitted)
+        }
+    };
     if let Some(path) = ctx.outputs.get("fitted") {
         table::write_json(&fitted, path)?;
     }
-    Ok(StepResult { rows: Some(output.height() as u64), notes, ..StepResult::default() })
+    Ok(StepResult { rows: Some(rows as u64), notes, ..StepResult::default() })
+}
+
+/// The two-pass transform of [`run`]: the rows written and the fitted statistics, or `None`
+/// when an operation failed on the fitting columns or on a row group.
+fn streamed(
+    ctx: &StepContext,
+    groups: &[(usize, usize)],
+    ops: &[Op],
+    transform: &str,
+    notes: &mut Vec<String>,
+) -> Result<Option<(usize, Fitted)>, StepError> {
+    let (input, output) = (ctx.input("data")?, ctx.output("table")?);
+    let needed = fit_columns(ops);
+    let present = table::parquet_column_names(input)?;
+    let read: Vec<String> =
+        present.into_iter().filter(|name| needed.iter().any(|(_, after)| after.contains(name))).collect();
+    let fitting = if read.is_empty() {
+        DataFrame::empty_with_height(table::parquet_row_count(input)?)
+    } else {
+        table::normalize_categories(table::read_parquet_columns(input, &read)?)?
+    };
+    let fitted = match fit(fitting, ops, &needed, transform, notes, ctx) {
+        Ok(fitted) => fitted,
+        Err(StepError::Cancelled) => return Err(StepError::Cancelled),
+        Err(_) => return Ok(None),
+    };
+    let mut sink: Option<table::ParquetSink> = None;
+    let (mut rows, mut columns) = (0, Vec::new());
+    for &(offset, length) in groups {
+        ctx.check_cancelled()?;
+        let group = table::normalize_categories(table::read_parquet_slice(input, offset, length)?)?;
+        let Ok(part) = replay_part(group, ops, &fitted, transform) else { return Ok(None) };
+        let sink = match &mut sink {
+            Some(sink) => sink,
+            None => {
+                columns = part.get_column_names().into_iter().map(|name| name.to_string()).collect();
+                sink.insert(table::ParquetSink::create(output, part.schema())?)
+            }
+        };
+        sink.push(&part)?;
+        rows += part.height();
+    }
+    if let Some(sink) = sink {
+        sink.finish()?;
+    }
+    Ok(Some((rows, Fitted { columns, ops: fitted })))
+}
+
+/// For each operation, in order: the columns the fitted statistics depend on before it runs
+/// and after it ran. A statistic (`impute`, `scale`) depends on its columns; those depend on
+/// the columns of a `derive` that makes them and on a `rename`'s source; every `filter`
+/// depends on its columns (it decides the rows), and `one-hot` on its columns (their type).
+fn fit_columns(ops: &[Op]) -> Vec<(Vec<String>, Vec<String>)> {
+    let mut needed: Vec<String> = Vec::new();
+    let mut sets = Vec::with_capacity(ops.len());
+    let add = |needed: &mut Vec<String>, name: &str| {
+        if !needed.iter().any(|known| known == name) {
+            needed.push(name.to_string());
+        }
+    };
+    let referenced = |expr: &str| -> Vec<String> {
+        crate::expr::parse(expr).map(|ast| ast.columns().into_iter().map(str::to_string).collect()).unwrap_or_default()
+    };
+    for op in ops.iter().rev() {
+        let after = needed.clone();
+        match op {
+            Op::Impute { columns, .. } | Op::Scale { columns, .. } | Op::OneHot { columns, .. } => {
+                columns.iter().for_each(|name| add(&mut needed, name))
+            }
+            Op::Filter { expr } => referenced(expr).iter().for_each(|name| add(&mut needed, name)),
+            Op::Derive { column, expr } if needed.contains(column) => {
+                needed.retain(|name| name != column);
+                referenced(expr).iter().for_each(|name| add(&mut needed, name));
+            }
+            Op::Rename { from, to } if needed.contains(to) => {
+                needed.retain(|name| name != to);
+                add(&mut needed, from);
+            }
+            Op::Drop { .. } | Op::Keep { .. } | Op::Cast { .. } | Op::Derive { .. } | Op::Rename { .. } => {}
+        }
+        sets.push((needed.clone(), after));
+    }
+    sets.reverse();
+    sets
+}
+
+/// Fits the statistics on `table`, which holds the columns [`fit_columns`] says they depend
+/// on. An operation on columns that are not there is left out (it cannot change a statistic);
+/// after each operation only the columns a later statistic depends on are kept.
+fn fit(
+    mut table: DataFrame,
+    ops: &[Op],
+    needed: &[(Vec<String>, Vec<String>)],
+    transform: &str,
+    notes: &mut Vec<String>,
+    ctx: &StepContext,
+) -> Result<Vec<FittedOp>, StepError> {
+    let mut fitted = Vec::with_capacity(ops.len());
+    for (index, (op, (_, after))) in ops.iter().zip(needed).enumerate() {
+        ctx.check_cancelled()?;
+        let present = |name: &String| table.column(name).is_ok();
+        let present_only = |columns: &[String]| columns.iter().filter(|name| present(name)).cloned().collect();
+        // Levels of the one-hot columns whose indicator columns no statistic depends on.
+        let mut levels_only = BTreeMap::new();
+        let projected = match op {
+            Op::Drop { columns } => Op::Drop { columns: present_only(columns) },
+            Op::Keep { columns } => Op::Keep { columns: present_only(columns) },
+            Op::Rename { from, .. } if !present(from) => {
+                fitted.push(FittedOp::Rename);
+                continue;
+            }
+            Op::Cast { column, .. } if !present(column) => {
+                fitted.push(FittedOp::Cast);
+                continue;
+            }
+            Op::Derive { column, .. } if !after.contains(column) => {
+                fitted.push(FittedOp::Derive);
+                continue;
+            }
+            Op::OneHot { columns, drop_first, levels } => {
+                let place = Place { transform, index, op, part: false };
+                let mut expanded = Vec::new();
+                for name in columns {
+                    let column_levels = one_hot_levels(place.column(&table, name)?, name, levels, None, &place)?;
+                    let mut created = column_levels.iter().skip(usize::from(*drop_first));
+                    if created.any(|level| after.contains(&format!("{name}_{level}"))) {
+                        expanded.push(name.clone());
+                    } else {
+                        levels_only.insert(name.clone(), column_levels);
+                    }
+                }
+                Op::OneHot { columns: expanded, drop_first: *drop_first, levels: levels.clone() }
+            }
+            _ => op.clone(),
+        };
+        let place = Place { transform, index, op: &projected, part: false };
+        let (next, mut statistics) = apply_op(table, &projected, None, &place, notes)?;
+        if let FittedOp::OneHot { levels, .. } = &mut statistics {
+            levels.extend(levels_only);
+        }
+        let unneeded: Vec<String> = next
+            .get_column_names()
+            .into_iter()
+            .filter(|name| !after.iter().any(|needed| needed == name.as_str()))
+            .map(|name| name.to_string())
+            .collect();
+        table = if unneeded.len() == next.width() {
+            // No column left: the rows still count (a `filter` may come later).
+            DataFrame::empty_with_height(next.height())
+        } else {
+            next.drop_many(unneeded)
+        };
+        fitted.push(statistics);
+    }
+    Ok(fitted)
+}
+
+/// Transforms one row group with the fitted statistics.
+fn replay_part(table: DataFrame, ops: &[Op], fitted: &[FittedOp], transform: &str) -> Result<DataFrame, StepError> {
+    let mut table = table;
+    for (index, (op, previous)) in ops.iter().zip(fitted).enumerate() {
+        let place = Place { transform, index, op, part: true };
+        table = apply_op(table, op, Some(previous), &place, &mut Vec::new())?.0;
+    }
+    Ok(table)
 }
 
 /// Applies a transform's `ops` (the plan's param) to `table` with the statistics in `fitted`
@@ -169,7 +357,7 @@ fn apply(
     let mut fitted_ops = Vec::with_capacity(ops.len());
     for (index, op) in ops.iter().enumerate() {
         check_cancelled()?;
-        let place = Place { transform, index, op };
+        let place = Place { transform, index, op, part: false };
         let previous = replay.and_then(|fitted| fitted.get(index));
         let (next, fitted) = apply_op(table, op, previous, &place, notes)?;
         table = next;
@@ -227,7 +415,7 @@ fn apply_op(
             }
             let rows_in = table.height();
             let kept = table.lazy().filter(lowered.expr).collect().map_err(|error| place.polars(error))?;
-            if kept.height() == 0 {
+            if kept.height() == 0 && !place.part {
                 return Err(place.error(
                     format!("filter `{text}` removed every row"),
                     vec![format!(
@@ -275,7 +463,7 @@ fn impute(
     place: &Place,
 ) -> Result<(DataFrame, FittedOp), StepError> {
     let mut values = BTreeMap::new();
-    let mut fills = Vec::with_capacity(columns.len());
+    let mut table = table;
     for name in columns {
         let column = place.column(&table, name)?;
         let dtype = column.dtype().clone();
@@ -287,9 +475,10 @@ fn impute(
             _ => fit_fill(column.as_materialized_series(), strategy, value, place)?,
         };
         values.insert(name.clone(), fill.to_json());
-        fills.push(col(name.as_str()).fill_null(fill.literal(&dtype)));
+        // A column at a time: each filled column replaces its original before the next is made.
+        let filled = col(name.as_str()).fill_null(fill.literal(&dtype));
+        table = table.lazy().with_column(filled).collect().map_err(|error| place.polars(error))?;
     }
-    let table = table.lazy().with_columns(fills).collect().map_err(|error| place.polars(error))?;
     Ok((table, FittedOp::Impute { strategy: strategy.to_string(), values }))
 }
 
@@ -314,7 +503,8 @@ fn fit_fill(series: &Series, strategy: &str, value: Option<&Json>, place: &Place
                 ));
             }
             let statistic = if strategy == "mean" {
-                series.mean()
+                let floats = series.cast(&DataType::Float64).map_err(|error| place.polars(error))?;
+                mean_and_std(floats.f64().map_err(|error| place.polars(error))?).map(|(mean, _)| mean)
             } else {
                 median_of(series).map_err(|error| place.polars(error))?
             };
@@ -390,21 +580,7 @@ fn one_hot(
     let mut created = Vec::new();
     let mut fitted_levels = BTreeMap::new();
     for name in columns {
-        let column = place.column(&table, name)?;
-        let known = match previous {
-            Some(FittedOp::OneHot { levels, .. }) => levels.get(name).cloned(),
-            _ => levels.get(name).cloned(),
-        };
-        let column_levels = match (known, column.dtype()) {
-            (Some(levels), _) => levels,
-            (None, DataType::Boolean) => vec!["false".to_string(), "true".to_string()],
-            (None, dtype) => {
-                return Err(place.error(
-                    format!("column `{name}` has no declared levels to one-hot encode"),
-                    vec![format!("it holds {dtype} values; declare it as a `category` with `levels`")],
-                ))
-            }
-        };
+        let column_levels = one_hot_levels(place.column(&table, name)?, name, levels, previous, place)?;
         let text = col(name.as_str()).cast(DataType::String);
         let names: Vec<String> =
             column_levels.iter().skip(usize::from(drop_first)).map(|level| format!("{name}_{level}")).collect();
@@ -425,6 +601,29 @@ fn one_hot(
     let order: Vec<Expr> = order.iter().map(|name| col(name.as_str())).collect();
     let table = table.lazy().with_columns(created).select(order).collect().map_err(|error| place.polars(error))?;
     Ok((table, FittedOp::OneHot { drop_first, levels: fitted_levels }))
+}
+
+/// The levels `one-hot` expands `column` into: the fitted ones when replaying, else the
+/// declared ones, `false` and `true` for a boolean column.
+fn one_hot_levels(
+    column: &Column,
+    name: &str,
+    levels: &BTreeMap<String, Vec<String>>,
+    previous: Option<&FittedOp>,
+    place: &Place,
+) -> Result<Vec<String>, StepError> {
+    let known = match previous {
+        Some(FittedOp::OneHot { levels, .. }) => levels.get(name).cloned(),
+        _ => levels.get(name).cloned(),
+    };
+    match (known, column.dtype()) {
+        (Some(levels), _) => Ok(levels),
+        (None, DataType::Boolean) => Ok(vec!["false".to_string(), "true".to_string()]),
+        (None, dtype) => Err(place.error(
+            format!("column `{name}` has no declared levels to one-hot encode"),
+            vec![format!("it holds {dtype} values; declare it as a `category` with `levels`")],
+        )),
+    }
 }
 
 fn scale(
@@ -455,6 +654,30 @@ fn scale(
     Ok((table, FittedOp::Scale { method: method.to_string(), stats }))
 }
 
+/// The mean and the population standard deviation of the non-null values (NaN counts as a
+/// value), `None` when there is none. The values are summed one after the other with
+/// Neumaier's compensation, so the result is accurate and does not depend on how the column
+/// is cut into chunks (a table read a row group at a time, say) or on how many threads run.
+fn mean_and_std(floats: &Float64Chunked) -> Option<(f64, f64)> {
+    let sum = |values: &mut dyn Iterator<Item = f64>| {
+        let (mut total, mut compensation, mut count) = (0.0f64, 0.0f64, 0usize);
+        for value in values {
+            let next = total + value;
+            compensation += if total.abs() >= value.abs() { (total - next) + value } else { (value - next) + total };
+            total = next;
+            count += 1;
+        }
+        (total + compensation, count)
+    };
+    let (total, count) = sum(&mut floats.iter().flatten());
+    if count == 0 {
+        return None;
+    }
+    let mean = total / count as f64;
+    let (squares, _) = sum(&mut floats.iter().flatten().map(|value| (value - mean) * (value - mean)));
+    Some((mean, (squares / count as f64).sqrt()))
+}
+
 fn fit_scale(series: &Series, method: &str, place: &Place) -> Result<ScaleStats, StepError> {
     let name = series.name().as_str();
     let floats = series.cast(&DataType::Float64).map_err(|error| place.polars(error))?;
@@ -462,8 +685,7 @@ fn fit_scale(series: &Series, method: &str, place: &Place) -> Result<ScaleStats,
     let empty = || place.error(format!("cannot scale column `{name}`: it has no values"), Vec::new());
     match method {
         "standard" => {
-            let mean = floats.mean().ok_or_else(empty)?;
-            let std = floats.std(0).ok_or_else(empty)?;
+            let (mean, std) = mean_and_std(floats).ok_or_else(empty)?;
             Ok(ScaleStats::Standard { mean, std })
         }
         "minmax" => {

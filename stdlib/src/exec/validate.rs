@@ -3,7 +3,8 @@
 //! warns when something does not hold.
 //!
 //! Every row-level check is a boolean polars expression; all of them are evaluated in one
-//! `select` over the table, so the data is read once however many checks there are.
+//! `select` over the table, so the data is read once however many checks there are. Only the
+//! columns some check reads are read at all; the column types come from the file's schema.
 
 mod report;
 
@@ -84,36 +85,47 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     })?;
     let dataset = ctx.step_id.split_once('.').map_or(ctx.step_id, |(_, name)| name);
     let input = ctx.input("raw")?;
-    let read = table::read_parquet(input)?;
+    // The columns' types come from the file's schema; only the columns a check reads are read.
+    let empty = table::read_parquet_slice(input, 0, 0)?;
     // A table with no categorical columns passes through as the very bytes it came in.
-    let unchanged = !read.columns().iter().any(|column| column.dtype().is_categorical() || column.dtype().is_enum());
-    let table = table::normalize_categories(read)?;
-    check_columns(&table, &params.columns, dataset)?;
+    let unchanged = !empty.columns().iter().any(|column| column.dtype().is_categorical() || column.dtype().is_enum());
+    check_columns(&table::normalize_categories(empty)?, &params.columns, dataset)?;
     ctx.check_cancelled()?;
+    let height = table::parquet_row_count(input)?;
+    let present = table::parquet_column_names(input)?;
+    let checked: Vec<String> = checked_columns(&params).into_iter().filter(|name| present.contains(name)).collect();
+    let table = table::normalize_categories(table::read_parquet_columns(input, &checked)?)?;
 
-    let planned = plan_checks(&table, &params)?;
+    let planned = plan_checks(&table, height, &params)?;
     let checks = evaluate(&table, planned)?;
-    let height = table.height() as u64;
-    let problems: Vec<String> = checks.iter().filter(|check| !check.passed).map(|check| check.line(height)).collect();
+    let problems: Vec<String> =
+        checks.iter().filter(|check| !check.passed).map(|check| check.line(height as u64)).collect();
     let report = Report {
         dataset: dataset.to_string(),
-        rows: table.height() as u64,
+        rows: height as u64,
         passed: problems.is_empty(),
         problems: problems.len(),
         on_invalid: params.on_invalid.clone(),
         checks,
     };
     table::write_json(&report, ctx.output("report")?)?;
-    let rows = Some(table.height() as u64);
+    drop(table);
+    let rows = Some(height as u64);
     let pass_through = |output: &std::path::Path| -> Result<(), StepError> {
-        if !unchanged {
-            return table::write_parquet(&table, output);
+        if unchanged {
+            return std::fs::copy(input, output).map(drop).map_err(|source| StepError::Io {
+                action: "write",
+                path: output.to_path_buf(),
+                source,
+            });
         }
-        std::fs::copy(input, output).map(drop).map_err(|source| StepError::Io {
-            action: "write",
-            path: output.to_path_buf(),
-            source,
-        })
+        // Categories become text, a row group at a time.
+        let mut sink = table::ParquetSink::create(output, &table::parquet_schema(input)?)?;
+        for (offset, length) in table::row_groups(input)? {
+            ctx.check_cancelled()?;
+            sink.push(&table::normalize_categories(table::read_parquet_slice(input, offset, length)?)?)?;
+        }
+        sink.finish()
     };
     if problems.is_empty() {
         pass_through(ctx.output("table")?)?;
@@ -161,8 +173,23 @@ fn check_columns(table: &DataFrame, columns: &[ColumnRule], dataset: &str) -> Re
     })
 }
 
-/// Every check, in order: per column as declared, then the `expect` rules.
-fn plan_checks(table: &DataFrame, params: &Params) -> Result<Vec<Planned>, StepError> {
+/// The columns some check reads, in the order of the checks, each once.
+fn checked_columns(params: &Params) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let declared = params.columns.iter().filter(|rule| {
+        !rule.nullable || rule.unique || rule.min.is_some() || rule.max.is_some() || rule.levels.is_some()
+    });
+    for name in declared.map(|rule| &rule.column).chain(params.expect.iter().filter_map(|rule| rule.column.as_ref())) {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    names
+}
+
+/// Every check, in order: per column as declared, then the `expect` rules. `table` holds the
+/// columns the checks read ([`checked_columns`]) of a table of `height` rows.
+fn plan_checks(table: &DataFrame, height: usize, params: &Params) -> Result<Vec<Planned>, StepError> {
     let mut planned = Vec::new();
     for rule in &params.columns {
         let column = || col(rule.column.as_str());
@@ -196,7 +223,6 @@ fn plan_checks(table: &DataFrame, params: &Params) -> Result<Vec<Planned>, StepE
             planned.push(Planned::Rows(unique_check(table, &rule.column, "schema")?));
         }
     }
-    let height = table.height();
     for expect in &params.expect {
         match (expect.rule.as_str(), &expect.column) {
             ("row-count", _) => {

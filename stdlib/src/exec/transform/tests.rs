@@ -299,3 +299,90 @@ fn medians_are_taken_by_selection_over_the_non_null_values() {
     let ints = Series::new("n".into(), &[7i64, 1, 5, 3]);
     assert_eq!(super::median_of(&ints).unwrap(), Some(4.0));
 }
+
+/// A table of more than one row group, with nulls, text, booleans and a column to cast.
+fn large(rows: usize) -> DataFrame {
+    let plans = ["basic", "pro", "enterprise"];
+    df!(
+        "customer_id" => (0..rows).map(|row| format!("c{row}")).collect::<Vec<_>>(),
+        "age" => (0..rows).map(|row| (row % 7 != 0).then_some((row % 60) as i64 + 15)).collect::<Vec<_>>(),
+        "plan" => (0..rows).map(|row| (row % 11 != 0).then_some(plans[row % 3])).collect::<Vec<_>>(),
+        "monthly_charges" => (0..rows).map(|row| (row % 13 != 0).then_some((row % 97) as f64 * 1.5)).collect::<Vec<_>>(),
+        "tenure_months" => (0..rows).map(|row| (row % 40) as i64).collect::<Vec<_>>(),
+        "score" => (0..rows).map(|row| format!("{}", row % 5)).collect::<Vec<_>>(),
+        "active" => (0..rows).map(|row| row % 3 == 0).collect::<Vec<_>>(),
+        "churned" => (0..rows).map(|row| row % 4 == 0).collect::<Vec<_>>(),
+    )
+    .unwrap()
+}
+
+fn large_ops() -> Json {
+    json!([
+        {"op": "drop", "columns": ["customer_id"]},
+        {"op": "rename", "from": "tenure_months", "to": "tenure"},
+        {"op": "cast", "column": "score", "type": "int"},
+        {"op": "impute", "columns": ["age"], "strategy": "median"},
+        {"op": "impute", "columns": ["plan"], "strategy": "mode"},
+        {"op": "one-hot", "columns": ["plan"], "drop_first": false, "levels": {"plan": ["basic", "pro", "enterprise"]}},
+        {"op": "one-hot", "columns": ["active"], "drop_first": true},
+        {"op": "derive", "column": "charge_per_tenure", "expr": "monthly_charges / (tenure + 1)"},
+        {"op": "derive", "column": "unused", "expr": "score * 2"},
+        {"op": "filter", "expr": "age >= 18 and plan_pro == 0"},
+        {"op": "impute", "columns": ["monthly_charges", "charge_per_tenure"], "strategy": "mean"},
+        {"op": "scale", "columns": ["monthly_charges", "charge_per_tenure", "tenure"], "method": "standard"},
+        {"op": "scale", "columns": ["plan_basic"], "method": "minmax"},
+    ])
+}
+
+#[test]
+fn a_table_of_several_row_groups_gives_the_bytes_and_statistics_of_the_whole_table() {
+    // Over two row groups: fitted on the columns the statistics need, replayed a row group
+    // at a time. The whole-table transform, run here directly, is the reference.
+    let table = large(300_000);
+    let (harness, result) = run(&table, large_ops());
+    let result = result.unwrap();
+
+    let ops: Vec<super::Op> = serde_json::from_value(large_ops()).unwrap();
+    let mut notes = Vec::new();
+    let (whole, whole_fitted) = super::apply(table, &ops, None, "features", &mut notes, &|| Ok(())).unwrap();
+    let reference = harness.path("whole.parquet");
+    write_parquet(&whole, &reference).unwrap();
+    let streamed = output(&harness);
+    assert_eq!(names(&streamed), names(&whole));
+    for name in names(&whole) {
+        let (a, b) = (streamed.column(&name).unwrap(), whole.column(&name).unwrap());
+        assert!(a.as_materialized_series().equals_missing(b.as_materialized_series()), "column {name}");
+    }
+    assert!(
+        std::fs::read(harness.output_path("table")).unwrap() == std::fs::read(&reference).unwrap(),
+        "the same bytes"
+    );
+    assert_eq!(fitted(&harness), serde_json::to_value(&whole_fitted).unwrap());
+    assert_eq!(result.rows, Some(whole.height() as u64));
+    assert_eq!(result.notes, notes, "the filter's note counts the whole table");
+    assert!(whole.height() > 100_000 && names(&whole).contains(&"unused".to_string()));
+}
+
+#[test]
+fn an_error_in_a_later_row_group_names_the_row_of_the_whole_table() {
+    let mut table = large(300_000);
+    let mut scores: Vec<String> = (0..300_000).map(|row| format!("{}", row % 5)).collect();
+    scores[270_001] = "lots".to_string();
+    table.replace("score", Series::new("score".into(), scores).into_column()).unwrap();
+    let (_, result) = run(&table, json!([{"op": "cast", "column": "score", "type": "int"}]));
+    let text = error_text(&result.unwrap_err());
+    assert!(text.starts_with("cannot cast column `score` to `int`: row 270002 holds `lots`"), "{text}");
+}
+
+#[test]
+fn a_filter_may_empty_a_row_group_but_not_the_table() {
+    let mut table = large(300_000);
+    // Only the first 1000 rows, all in the first row group, are kept.
+    let charges: Vec<f64> = (0..300_000).map(|row| if row < 1000 { 5000.0 } else { 1.0 }).collect();
+    table.replace("monthly_charges", Series::new("monthly_charges".into(), charges).into_column()).unwrap();
+    let (harness, result) = run(&table, json!([{"op": "filter", "expr": "monthly_charges > 1000"}]));
+    assert_eq!(result.unwrap().notes, ["filter `monthly_charges > 1000` kept 1000 of 300000 rows"]);
+    assert_eq!(output(&harness).height(), 1000);
+    let (_, result) = run(&table, json!([{"op": "filter", "expr": "monthly_charges > 10000"}]));
+    assert!(error_text(&result.unwrap_err()).contains("removed every row"));
+}
