@@ -305,6 +305,7 @@ pub fn run(
                             events,
                             cancel,
                         );
+                        mlops_stdlib::exec::release_memory();
                         let _ = sender.send((step.id.clone(), result));
                     });
                 }

@@ -72,41 +72,13 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
         None => None,
     };
     let files = expand(&params.paths, ctx.project_dir)?;
-    let output = ctx.output("raw")?;
-    // Each file's rows go to the output as soon as they are read: the first file's columns
-    // are the table's, and every later file must have the same.
-    let mut written: Option<(table::ParquetSink, DataFrame, &SourceFile)> = None;
-    let mut rows = 0;
-    let mut ignored: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for file in &files {
-        ctx.check_cancelled()?;
-        let format = format_of(file, &params.format)?;
-        let read = read_file(file, format, delimiter, schema.as_deref())?;
-        let table = match &schema {
-            Some(schema) => {
-                let (table, extra) = conform(read, schema, file)?;
-                for column in extra {
-                    ignored.entry(column).or_default().push(file.relative.clone());
-                }
-                table
-            }
-            None => table::normalize_categories(read)?,
-        };
-        (ctx.log)(&format!("read {} rows from `{}`", table.height(), file.relative));
-        let sink = match &mut written {
-            Some((sink, first, first_file)) => {
-                same_columns(first, first_file, &table, file)?;
-                sink
-            }
-            None => &mut written.insert((table::ParquetSink::create(output, table.schema())?, table.clear(), file)).0,
-        };
-        sink.push(&table)?;
-        rows += table.height();
-    }
-    let Some((sink, ..)) = written else {
-        return Err(StepError::Internal("ingest matched no files but did not say so".to_string()));
+    let (rows, ignored) = match write_files(ctx, &params, delimiter, schema.as_deref(), &files, true)? {
+        Some(written) => written,
+        // A block of lines failed: read every file whole instead, to say which value in which
+        // row of the file is wrong.
+        None => write_files(ctx, &params, delimiter, schema.as_deref(), &files, false)?
+            .ok_or_else(|| StepError::Internal("ingest fell back twice".to_string()))?,
     };
-    sink.finish()?;
     let mut notes = Vec::new();
     if !ignored.is_empty() {
         let columns: Vec<&String> = ignored.keys().collect();
@@ -118,6 +90,97 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
         ));
     }
     Ok(StepResult { rows: Some(rows as u64), notes, ..StepResult::default() })
+}
+
+/// Columns left out, and the files they were in.
+type Ignored = BTreeMap<String, Vec<String>>;
+
+/// Reads every file and writes its rows to the output as soon as they are read: the first
+/// file's columns are the table's, and every later file must have the same. With `in_blocks`,
+/// a CSV file read with a declared schema is read a block of lines at a time; `None` then
+/// says that a block failed (its row numbers would count from the block, not the file) and
+/// nothing is reported. Returns the rows written and the columns left out.
+fn write_files(
+    ctx: &StepContext,
+    params: &Params,
+    delimiter: u8,
+    schema: Option<&[(String, ColumnType)]>,
+    files: &[SourceFile],
+    in_blocks: bool,
+) -> Result<Option<(usize, Ignored)>, StepError> {
+    let output = ctx.output("raw")?;
+    let mut written: Option<(table::ParquetSink, DataFrame, &SourceFile)> = None;
+    let mut rows = 0;
+    let mut ignored = Ignored::new();
+    for file in files {
+        ctx.check_cancelled()?;
+        let format = format_of(file, &params.format)?;
+        let mut file_rows = 0;
+        let mut write = |table: DataFrame, ignored: &mut Ignored| -> Result<(), StepError> {
+            let table = match schema {
+                Some(schema) => {
+                    let (table, extra) = conform(table, schema, file)?;
+                    for column in extra {
+                        let files = ignored.entry(column).or_default();
+                        if !files.contains(&file.relative) {
+                            files.push(file.relative.clone());
+                        }
+                    }
+                    table
+                }
+                None => table::normalize_categories(table)?,
+            };
+            let sink = match &mut written {
+                Some((sink, first, first_file)) => {
+                    same_columns(first, first_file, &table, file)?;
+                    sink
+                }
+                None => {
+                    &mut written.insert((table::ParquetSink::create(output, table.schema())?, table.clear(), file)).0
+                }
+            };
+            sink.push(&table)?;
+            file_rows += table.height();
+            Ok(())
+        };
+        let blocks = match (format, schema) {
+            (TableFormat::Csv, Some(schema)) if in_blocks => {
+                let types = csv_types(schema);
+                let mut each = |block: DataFrame| write(block, &mut ignored);
+                match table::read_csv_typed_blocks(&file.path, delimiter, &types, &mut each) {
+                    Ok(blocks) => blocks,
+                    Err(StepError::Cancelled) => return Err(StepError::Cancelled),
+                    Err(_) => return Ok(None),
+                }
+            }
+            _ => 0,
+        };
+        if blocks == 0 {
+            write(read_file(file, format, delimiter, schema)?, &mut ignored)?;
+        }
+        (ctx.log)(&format!("read {file_rows} rows from `{}`", file.relative));
+        rows += file_rows;
+    }
+    let Some((sink, ..)) = written else {
+        return Err(StepError::Internal("ingest matched no files but did not say so".to_string()));
+    };
+    sink.finish()?;
+    Ok(Some((rows, ignored)))
+}
+
+/// How the declared columns are read from CSV: numbers and text as their types; booleans,
+/// dates and datetimes as text, converted by [`conform`], which names a value it cannot read.
+fn csv_types(schema: &[(String, ColumnType)]) -> Vec<(String, DataType)> {
+    schema
+        .iter()
+        .map(|(name, ty)| {
+            let dtype = match ty {
+                ColumnType::Int | ColumnType::Float | ColumnType::String | ColumnType::Category => ty.dtype(),
+                ColumnType::Bool | ColumnType::Date | ColumnType::Datetime => DataType::String,
+            };
+            (name.clone(), dtype)
+        })
+        .collect()
 }
 
 fn delimiter(text: &str) -> Result<u8, StepError> {
@@ -168,20 +231,8 @@ fn read_file(
     schema: Option<&[(String, ColumnType)]>,
 ) -> Result<DataFrame, StepError> {
     let read = match (format, schema) {
-        (TableFormat::Csv, Some(schema)) => {
-            let types: Vec<(String, DataType)> = schema
-                .iter()
-                .map(|(name, ty)| {
-                    let dtype = match ty {
-                        ColumnType::Int | ColumnType::Float | ColumnType::String | ColumnType::Category => ty.dtype(),
-                        ColumnType::Bool | ColumnType::Date | ColumnType::Datetime => DataType::String,
-                    };
-                    (name.clone(), dtype)
-                })
-                .collect();
-            table::read_csv_typed(&file.path, delimiter, &types)
-                .or_else(|_| table::read_csv_text(&file.path, delimiter))
-        }
+        (TableFormat::Csv, Some(schema)) => table::read_csv_typed(&file.path, delimiter, &csv_types(schema))
+            .or_else(|_| table::read_csv_text(&file.path, delimiter)),
         (TableFormat::Csv, None) => table::read_csv(&file.path, delimiter),
         (TableFormat::Parquet, _) => table::read_parquet(&file.path),
         (TableFormat::Ndjson, _) => table::read_ndjson(&file.path),

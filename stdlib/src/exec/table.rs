@@ -209,6 +209,93 @@ pub fn read_csv_typed(path: &Path, delimiter: u8, types: &[(String, DataType)]) 
     read_csv_options(path, csv_options(delimiter, Some(0)).with_schema_overwrite(Some(Arc::new(schema))))
 }
 
+/// Bytes of a CSV file [`read_csv_typed_blocks`] parses at once: about this many, whole lines.
+/// Tiny in unit tests, so that their small files cross block boundaries.
+const CSV_BLOCK: usize = if cfg!(test) { 64 } else { 8 << 20 };
+
+/// Reads a CSV file like [`read_csv_typed`], a block of whole lines at a time (each parsed
+/// with the header line in front), handing each block's rows to `each` in order, so that the
+/// file is never whole in memory. A line break inside a quoted field never ends a block.
+/// Returns the number of blocks (0 for a file without data lines). Fails like
+/// [`read_csv_typed`], or with `each`'s error.
+pub fn read_csv_typed_blocks(
+    path: &Path,
+    delimiter: u8,
+    types: &[(String, DataType)],
+    each: &mut dyn FnMut(DataFrame) -> Result<(), StepError>,
+) -> Result<usize, StepError> {
+    use std::io::Read;
+    let schema: Schema = types.iter().map(|(name, dtype)| Field::new(name.as_str().into(), dtype.clone())).collect();
+    let schema = Arc::new(schema);
+    let mut file = open(path)?;
+    let failed = |source| StepError::Io { action: "read", path: path.to_path_buf(), source };
+    let mut buffer: Vec<u8> = Vec::with_capacity(CSV_BLOCK + CSV_BLOCK / 4);
+    let mut header: Option<Vec<u8>> = None;
+    let mut blocks = 0;
+    let mut at_end = false;
+    while !at_end {
+        let wanted = CSV_BLOCK.max(buffer.len() * 2) - buffer.len();
+        let read = (&mut file).take(wanted as u64).read_to_end(&mut buffer).map_err(failed)?;
+        at_end = read < wanted;
+        let cut = if at_end { Some(buffer.len()) } else { last_line_end(&buffer) };
+        let Some(mut cut) = cut else { continue };
+        let header = match &header {
+            Some(header) => header,
+            None => {
+                // The header alone: a file without data lines.
+                let Some(end) = first_line_end(&buffer[..cut]) else { return Ok(0) };
+                cut -= end;
+                header.insert(buffer.drain(..end).collect())
+            }
+        };
+        if buffer[..cut].iter().all(|byte| byte.is_ascii_whitespace()) {
+            buffer.drain(..cut);
+            continue;
+        }
+        let mut text = Vec::with_capacity(header.len() + cut);
+        text.extend_from_slice(header);
+        text.extend(buffer.drain(..cut));
+        let table = csv_options(delimiter, Some(0))
+            .with_schema_overwrite(Some(schema.clone()))
+            .into_reader_with_file_handle(std::io::Cursor::new(text))
+            .finish()
+            .map_err(|error| StepError::polars(format!("cannot read `{}` as CSV", path.display()), error))?;
+        each(table)?;
+        blocks += 1;
+    }
+    Ok(blocks)
+}
+
+/// Where the last line of `bytes` that ends outside a quoted field ends (one past its line
+/// break), if any.
+fn last_line_end(bytes: &[u8]) -> Option<usize> {
+    if !bytes.contains(&b'"') {
+        return bytes.iter().rposition(|&byte| byte == b'\n').map(|position| position + 1);
+    }
+    let (mut quoted, mut end) = (false, None);
+    for (position, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => end = Some(position + 1),
+            _ => {}
+        }
+    }
+    end
+}
+
+/// Where the first line of `bytes` that ends outside a quoted field ends, if any.
+fn first_line_end(bytes: &[u8]) -> Option<usize> {
+    let mut quoted = false;
+    for (position, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => return Some(position + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
 fn read_csv_with(path: &Path, delimiter: u8, infer_schema_length: Option<usize>) -> Result<DataFrame, StepError> {
     read_csv_options(path, csv_options(delimiter, infer_schema_length))
 }
@@ -472,6 +559,45 @@ mod tests {
         assert_eq!(read.shape(), (0, 4));
         assert!(read.schema() == sample().schema());
         assert_eq!(row_groups(&path).unwrap(), []);
+    }
+
+    #[test]
+    fn csv_blocks_end_between_lines_never_inside_a_quoted_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        // Quoted line breaks and delimiters, CRLF endings and no final line break, in a file
+        // many blocks long.
+        let mut text = String::from("id,note,score\r\n");
+        for row in 0..40 {
+            let note = if row % 3 == 0 { format!("\"line one\nline, two {row}\"") } else { format!("plain {row}") };
+            text.push_str(&format!("{row},{note},{}.5\r\n", row * 2));
+        }
+        text.push_str("40,last,1.0");
+        std::fs::write(&path, &text).unwrap();
+        let types = [
+            ("id".to_string(), DataType::Int64),
+            ("note".to_string(), DataType::String),
+            ("score".to_string(), DataType::Float64),
+        ];
+        let mut parts = Vec::new();
+        let blocks = read_csv_typed_blocks(&path, b',', &types, &mut |part| {
+            parts.push(part);
+            Ok(())
+        })
+        .unwrap();
+        assert!(blocks > 5, "{blocks} blocks");
+        let mut all = parts.remove(0);
+        for part in parts {
+            all.vstack_mut(&part).unwrap();
+        }
+        let whole = read_csv_typed(&path, b',', &types).unwrap();
+        assert!(all.equals_missing(&whole), "{all} vs {whole}");
+        assert_eq!(all.height(), 41);
+        assert_eq!(all.column("note").unwrap().str().unwrap().get(3), Some("line one\nline, two 3"));
+
+        let header_only = dir.path().join("h.csv");
+        std::fs::write(&header_only, "id,note,score\n").unwrap();
+        assert_eq!(read_csv_typed_blocks(&header_only, b',', &types, &mut |_| Ok(())).unwrap(), 0);
     }
 
     #[test]

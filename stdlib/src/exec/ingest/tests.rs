@@ -162,6 +162,41 @@ fn a_value_of_the_wrong_type_names_file_column_row_and_value() {
 }
 
 #[test]
+fn a_bad_value_far_into_a_file_names_its_row_in_the_file() {
+    // Far past the first block of lines (tiny in tests): the file is read again whole to name
+    // the row.
+    let mut text = String::from("id,age,score,active,plan,joined,seen\n");
+    for row in 0..200 {
+        let age = if row == 150 { "old".to_string() } else { row.to_string() };
+        text.push_str(&format!("c{row},{age},1.5,true,basic,2020-01-31,\n"));
+    }
+    let mut harness = Harness::new();
+    harness.write("data/customers.csv", &text);
+    ingest(&mut harness, json!(["data/customers.csv"]));
+    let text = error_text(&harness.run("ingest", "customers").unwrap_err());
+    assert!(text.contains("row 151") && text.contains("`old`") && text.contains("`age`"), "{text}");
+}
+
+#[test]
+fn a_file_read_in_blocks_keeps_every_row_in_order() {
+    let mut text = String::from("id,age,score,active,plan,joined,seen\n");
+    for row in 0..300 {
+        text.push_str(&format!("c{row},{},{}.25,{},pro,2021-02-28,\n", row % 90, row, row % 2 == 0));
+    }
+    let mut harness = Harness::new();
+    harness.write("data/customers.csv", &text);
+    ingest(&mut harness, json!(["data/customers.csv"]));
+    let result = harness.run("ingest", "customers").unwrap();
+    assert_eq!(result.rows, Some(300));
+    let raw = read_parquet(harness.output_path("raw")).unwrap();
+    let ids: Vec<String> = (0..300).map(|row| format!("c{row}")).collect();
+    let read: Vec<&str> = raw.column("id").unwrap().str().unwrap().iter().flatten().collect();
+    assert_eq!(read, ids, "every row once, in file order");
+    let scores: Vec<f64> = raw.column("score").unwrap().f64().unwrap().iter().flatten().collect();
+    assert_eq!(scores, (0..300).map(|row| row as f64 + 0.25).collect::<Vec<_>>());
+}
+
+#[test]
 fn numbers_polars_refuses_are_read_by_the_text_path_with_the_same_result() {
     // Numbers are read by polars' typed CSV parser; a value it refuses (spaces around an int,
     // a blank float) sends the whole file through the text path, which reads the same values.
