@@ -186,23 +186,27 @@ fn streamed(
         Err(StepError::Cancelled) => return Err(StepError::Cancelled),
         Err(_) => return Ok(None),
     };
-    let mut sink: Option<table::ParquetSink> = None;
+    let mut sink: Option<(table::ParquetSink, SchemaRef)> = None;
     let (mut rows, mut columns) = (0, Vec::new());
     for &(offset, length) in groups {
         ctx.check_cancelled()?;
         let group = table::normalize_categories(table::read_parquet_slice(input, offset, length)?)?;
         let Ok(part) = replay_part(group, ops, &fitted, transform) else { return Ok(None) };
         let sink = match &mut sink {
-            Some(sink) => sink,
+            // Every row group must come out with the same columns and types (an expression's
+            // type could depend on a group's values); if one does not, transform whole.
+            Some((_, schema)) if part.schema() != schema => return Ok(None),
+            Some((sink, _)) => sink,
             None => {
                 columns = part.get_column_names().into_iter().map(|name| name.to_string()).collect();
-                sink.insert(table::ParquetSink::create(output, part.schema())?)
+                let schema = part.schema().clone();
+                &mut sink.insert((table::ParquetSink::create(output, &schema)?, schema)).0
             }
         };
         sink.push(&part)?;
         rows += part.height();
     }
-    if let Some(sink) = sink {
+    if let Some((sink, _)) = sink {
         sink.finish()?;
     }
     Ok(Some((rows, Fitted { columns, ops: fitted })))
