@@ -146,7 +146,10 @@ fn write_files(
         let blocks = match (format, schema) {
             (TableFormat::Csv, Some(schema)) if in_blocks => {
                 let types = csv_types(schema);
-                let mut each = |block: DataFrame| write(block, &mut ignored);
+                let mut each = |block: DataFrame| {
+                    ctx.check_cancelled()?;
+                    write(block, &mut ignored)
+                };
                 match table::read_csv_typed_blocks(&file.path, delimiter, &types, &mut each) {
                     Ok(blocks) => blocks,
                     Err(StepError::Cancelled) => return Err(StepError::Cancelled),
