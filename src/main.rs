@@ -54,7 +54,7 @@ fn main() -> ExitCode {
         eprintln!("please report it with the spec and command that triggered it");
         std::process::exit(101);
     }));
-    mlops_stdlib::exec::set_memory_release(release_freed_memory);
+    mlops_runtime::executor::set_memory_release(release_freed_memory);
     let args = cli::Cli::parse();
     ExitCode::from(cli::run(args).code())
 }

@@ -19,6 +19,26 @@ use crate::records::{self, NewRun, OutputRecord, PastStep, StepRunRecord};
 use crate::registry::{self, NewVersion};
 use crate::store::{Store, StoreError};
 
+/// How the program's allocator hands the memory it keeps for reuse back to the operating
+/// system; registered by the program with [`set_memory_release`].
+static MEMORY_RELEASE: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Registers how freed memory goes back to the operating system, called after every step
+/// (see [`release_memory`]). Only the first registration counts.
+pub fn set_memory_release(release: fn()) {
+    let _ = MEMORY_RELEASE.set(release);
+}
+
+/// Hands the memory a finished step freed back to the operating system: an allocator keeps
+/// freed memory for reuse (mimalloc for up to a second), and without this a run's later steps
+/// would add theirs to what earlier steps left behind. Does nothing when no release is
+/// registered.
+fn release_memory() {
+    if let Some(release) = MEMORY_RELEASE.get() {
+        release();
+    }
+}
+
 /// Errors that stop a run before or outside any step.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -305,7 +325,7 @@ pub fn run(
                             events,
                             cancel,
                         );
-                        mlops_stdlib::exec::release_memory();
+                        release_memory();
                         let _ = sender.send((step.id.clone(), result));
                     });
                 }

@@ -76,8 +76,11 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
         Some(written) => written,
         // A block of lines failed: read every file whole instead, to say which value in which
         // row of the file is wrong.
-        None => write_files(ctx, &params, delimiter, schema.as_deref(), &files, false)?
-            .ok_or_else(|| StepError::Internal("ingest fell back twice".to_string()))?,
+        None => {
+            (ctx.log)(FELL_BACK);
+            write_files(ctx, &params, delimiter, schema.as_deref(), &files, false)?
+                .ok_or_else(|| StepError::Internal("ingest fell back twice".to_string()))?
+        }
     };
     let mut notes = Vec::new();
     if !ignored.is_empty() {
@@ -91,6 +94,9 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     }
     Ok(StepResult { rows: Some(rows as u64), notes, ..StepResult::default() })
 }
+
+/// What the step logs when a block of lines fails and the files are read whole.
+const FELL_BACK: &str = "a block of lines could not be read; reading the files whole to report it";
 
 /// Columns left out, and the files they were in.
 type Ignored = BTreeMap<String, Vec<String>>;

@@ -30,26 +30,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-/// How the program's allocator hands memory it keeps for reuse back to the operating system,
-/// on the calling thread; registered by the program with [`set_memory_release`].
-static MEMORY_RELEASE: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
-
-/// Registers how freed memory goes back to the operating system (see [`release_memory`]).
-/// Only the first registration counts.
-pub fn set_memory_release(release: fn()) {
-    let _ = MEMORY_RELEASE.set(release);
-}
-
-/// Hands the memory a finished step freed back to the operating system, on every thread of
-/// polars' pool and on the calling thread: an allocator keeps freed memory for reuse (mimalloc
-/// for up to a second), and without this a run's later steps would add theirs to what earlier
-/// steps left behind. Does nothing when no release is registered.
-pub fn release_memory() {
-    if let Some(release) = MEMORY_RELEASE.get() {
-        release();
-    }
-}
-
 /// Everything a step implementation may look at.
 pub struct StepContext<'a> {
     /// The plan step's id, such as `train.churn`.

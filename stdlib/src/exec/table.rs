@@ -1,13 +1,13 @@
 //! Reading and writing tables: Parquet for artifacts, CSV/Parquet/NDJSON for files users and
 //! custom steps bring, and the small conversions every table step shares.
 //!
-//! Every artifact table is written by [`write_parquet`] with fixed settings (LZ4,
-//! row groups of a fixed size, polars' default statistics), so the same rows give the same bytes on
-//! any machine and with any number of threads. LZ4 rather than zstd: artifacts are written and
-//! read once per step, and zstd's compression cost more time than any other part of the
-//! data steps (the files are about 1.5× larger). Category columns are stored as plain
-//! `String` columns: their levels live in the plan's schema, not in the file, which keeps the
-//! files readable by any tool and keeps one representation across all steps.
+//! Every artifact table is written by [`write_parquet`] (or a [`ParquetSink`]) with fixed
+//! settings (LZ4, row groups of a fixed size, polars' default statistics), so the same rows
+//! give the same bytes on any machine and with any number of threads. LZ4 rather than zstd:
+//! artifacts are written and read once per step, and zstd's compression cost more time than
+//! any other part of the data steps (the files are about 1.5× larger). Category columns are
+//! stored as plain `String` columns: their levels live in the plan's schema, not in the file,
+//! which keeps the files readable by any tool and keeps one representation across all steps.
 
 mod column_type;
 #[cfg(test)]
@@ -33,34 +33,30 @@ const ROW_GROUP_SIZE: usize = 128 * 1024;
 pub fn read_parquet(path: &Path) -> Result<DataFrame, StepError> {
     let mut groups = row_groups(path)?.into_iter();
     let Some((offset, rows)) = groups.next() else {
-        return ParquetReader::new(open(path)?)
-            .finish()
-            .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error));
+        return ParquetReader::new(open(path)?).finish().map_err(unreadable_parquet(path));
     };
     let mut table = read_parquet_slice(path, offset, rows)?;
     for (offset, rows) in groups {
         let part = read_parquet_slice(path, offset, rows)?;
-        table
-            .vstack_mut_owned(part)
-            .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))?;
+        table.vstack_mut_owned(part).map_err(unreadable_parquet(path))?;
     }
     Ok(table)
 }
 
+/// How a failure to read the Parquet file at `path` is reported.
+fn unreadable_parquet(path: &Path) -> impl FnOnce(PolarsError) -> StepError + '_ {
+    move |error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error)
+}
+
 /// The column names of a Parquet file, in order, without reading its data.
 pub fn parquet_column_names(path: &Path) -> Result<Vec<String>, StepError> {
-    let schema = ParquetReader::new(open(path)?)
-        .schema()
-        .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))?;
+    let schema = ParquetReader::new(open(path)?).schema().map_err(unreadable_parquet(path))?;
     Ok(schema.iter_names().map(|name| name.to_string()).collect())
 }
 
 /// Reads some columns of a Parquet file (all of them must be there).
 pub fn read_parquet_columns(path: &Path, columns: &[String]) -> Result<DataFrame, StepError> {
-    ParquetReader::new(open(path)?)
-        .with_columns(Some(columns.to_vec()))
-        .finish()
-        .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))
+    ParquetReader::new(open(path)?).with_columns(Some(columns.to_vec())).finish().map_err(unreadable_parquet(path))
 }
 
 /// The schema of a Parquet file as polars reads it (category columns as text, as
@@ -72,27 +68,19 @@ pub fn parquet_schema(path: &Path) -> Result<Schema, StepError> {
 
 /// The number of rows of a Parquet file, from its footer.
 pub fn parquet_row_count(path: &Path) -> Result<usize, StepError> {
-    ParquetReader::new(open(path)?)
-        .num_rows()
-        .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))
+    ParquetReader::new(open(path)?).num_rows().map_err(unreadable_parquet(path))
 }
 
 /// Reads `rows` rows of a Parquet file from row `offset` on (fewer at the end of the file).
 /// Slices of [`ROW_GROUP_SIZE`] rows at its multiples read one row group of an artifact.
 pub fn read_parquet_slice(path: &Path, offset: usize, rows: usize) -> Result<DataFrame, StepError> {
-    ParquetReader::new(open(path)?)
-        .with_slice(Some((offset, rows)))
-        .finish()
-        .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))
+    ParquetReader::new(open(path)?).with_slice(Some((offset, rows))).finish().map_err(unreadable_parquet(path))
 }
 
 /// The row groups of a Parquet file, from its footer: (first row, rows) each, in order. The
 /// slices [`read_parquet_slice`] reads one row group at a time, whoever wrote the file.
 pub fn row_groups(path: &Path) -> Result<Vec<(usize, usize)>, StepError> {
-    let metadata = ParquetReader::new(open(path)?)
-        .get_metadata()
-        .map_err(|error| StepError::polars(format!("cannot read `{}` as Parquet", path.display()), error))?
-        .clone();
+    let metadata = ParquetReader::new(open(path)?).get_metadata().map_err(unreadable_parquet(path))?.clone();
     let mut offset = 0;
     Ok(metadata
         .row_groups
@@ -205,8 +193,12 @@ pub fn read_csv_text(path: &Path, delimiter: u8) -> Result<DataFrame, StepError>
 /// column as text. Fails on the first value polars cannot read as its type, without saying
 /// which: the caller falls back to [`read_csv_text`] to name it.
 pub fn read_csv_typed(path: &Path, delimiter: u8, types: &[(String, DataType)]) -> Result<DataFrame, StepError> {
-    let schema: Schema = types.iter().map(|(name, dtype)| Field::new(name.as_str().into(), dtype.clone())).collect();
-    read_csv_options(path, csv_options(delimiter, Some(0)).with_schema_overwrite(Some(Arc::new(schema))))
+    read_csv_options(path, csv_options(delimiter, Some(0)).with_schema_overwrite(Some(typed_schema(types))))
+}
+
+/// The columns of `types` as a schema for the CSV reader to overwrite its guesses with.
+fn typed_schema(types: &[(String, DataType)]) -> SchemaRef {
+    Arc::new(types.iter().map(|(name, dtype)| Field::new(name.as_str().into(), dtype.clone())).collect())
 }
 
 /// Bytes of a CSV file [`read_csv_typed_blocks`] parses at once: about this many, whole lines.
@@ -225,8 +217,7 @@ pub fn read_csv_typed_blocks(
     each: &mut dyn FnMut(DataFrame) -> Result<(), StepError>,
 ) -> Result<usize, StepError> {
     use std::io::Read;
-    let schema: Schema = types.iter().map(|(name, dtype)| Field::new(name.as_str().into(), dtype.clone())).collect();
-    let schema = Arc::new(schema);
+    let schema = typed_schema(types);
     let mut file = open(path)?;
     let failed = |source| StepError::Io { action: "read", path: path.to_path_buf(), source };
     let mut buffer: Vec<u8> = Vec::with_capacity(CSV_BLOCK + CSV_BLOCK / 4);
@@ -243,7 +234,7 @@ pub fn read_csv_typed_blocks(
             Some(header) => header,
             None => {
                 // The header alone: a file without data lines.
-                let Some(end) = first_line_end(&buffer[..cut]) else { return Ok(0) };
+                let Some(end) = line_ends(&buffer[..cut]).next() else { return Ok(0) };
                 cut -= end;
                 header.insert(buffer.drain(..end).collect())
             }
@@ -272,28 +263,22 @@ fn last_line_end(bytes: &[u8]) -> Option<usize> {
     if !bytes.contains(&b'"') {
         return bytes.iter().rposition(|&byte| byte == b'\n').map(|position| position + 1);
     }
-    let (mut quoted, mut end) = (false, None);
-    for (position, &byte) in bytes.iter().enumerate() {
-        match byte {
-            b'"' => quoted = !quoted,
-            b'\n' if !quoted => end = Some(position + 1),
-            _ => {}
-        }
-    }
-    end
+    line_ends(bytes).last()
 }
 
-/// Where the first line of `bytes` that ends outside a quoted field ends, if any.
-fn first_line_end(bytes: &[u8]) -> Option<usize> {
-    let mut quoted = false;
-    for (position, &byte) in bytes.iter().enumerate() {
-        match byte {
-            b'"' => quoted = !quoted,
-            b'\n' if !quoted => return Some(position + 1),
-            _ => {}
-        }
-    }
-    None
+/// Where each line of `bytes` that ends outside a quoted field ends (one past its line break),
+/// in order. `bytes` starts outside quotes; a doubled quote inside a quoted field flips twice.
+fn line_ends(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    bytes
+        .iter()
+        .enumerate()
+        .scan(false, |quoted, (position, &byte)| {
+            if byte == b'"' {
+                *quoted = !*quoted;
+            }
+            Some((byte == b'\n' && !*quoted).then_some(position + 1))
+        })
+        .flatten()
 }
 
 fn read_csv_with(path: &Path, delimiter: u8, infer_schema_length: Option<usize>) -> Result<DataFrame, StepError> {

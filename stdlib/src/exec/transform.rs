@@ -144,7 +144,13 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     let mut notes = Vec::new();
     let streamed = match groups.len() {
         0 | 1 => None,
-        _ => streamed(ctx, &groups, &ops, transform, &mut notes)?,
+        _ => {
+            let streamed = streamed(ctx, &groups, &ops, transform, &mut notes)?;
+            if streamed.is_none() {
+                (ctx.log)(FELL_BACK);
+            }
+            streamed
+        }
     };
     let (rows, fitted) = match streamed {
         Some(done) => done,
@@ -162,6 +168,9 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     Ok(StepResult { rows: Some(rows as u64), notes, ..StepResult::default() })
 }
 
+/// What the step logs when a row group fails and the table is transformed whole.
+const FELL_BACK: &str = "an operation failed on a row group; transforming the whole table to report it";
+
 /// The two-pass transform of [`run`]: the rows written and the fitted statistics, or `None`
 /// when an operation failed on the fitting columns or on a row group.
 fn streamed(
@@ -174,8 +183,9 @@ fn streamed(
     let (input, output) = (ctx.input("data")?, ctx.output("table")?);
     let needed = fit_columns(ops);
     let present = table::parquet_column_names(input)?;
-    let read: Vec<String> =
-        present.into_iter().filter(|name| needed.iter().any(|(_, after)| after.contains(name))).collect();
+    // The columns the statistics depend on before the first operation: the input's.
+    let from_input = needed.first().map(|(before, _)| before.as_slice()).unwrap_or_default();
+    let read: Vec<String> = present.into_iter().filter(|name| from_input.contains(name)).collect();
     let fitting = if read.is_empty() {
         DataFrame::empty_with_height(table::parquet_row_count(input)?)
     } else {

@@ -1,5 +1,6 @@
-//! A small safe interface to XGBoost's C API: dense and quantile matrices, boosters, one round
-//! at a time, predictions and JSON models. The only unsafe code of the step implementations lives here.
+//! A small safe interface to XGBoost's C API: dense, columnar and quantile matrices, boosters,
+//! one round at a time, predictions and JSON models. The only unsafe code of the step
+//! implementations lives here.
 //!
 //! XGBoost itself is built from its C++ source by the `xgboost_lib-sys` crate (CMake, see
 //! `.cargo/config.toml` and `build/xgboost.cmake` for how it is built: a static library,

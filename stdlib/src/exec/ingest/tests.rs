@@ -175,6 +175,7 @@ fn a_bad_value_far_into_a_file_names_its_row_in_the_file() {
     ingest(&mut harness, json!(["data/customers.csv"]));
     let text = error_text(&harness.run("ingest", "customers").unwrap_err());
     assert!(text.contains("row 151") && text.contains("`old`") && text.contains("`age`"), "{text}");
+    assert_eq!(harness.logged.lock().unwrap()[0], super::FELL_BACK);
 }
 
 #[test]
@@ -188,6 +189,7 @@ fn a_file_read_in_blocks_keeps_every_row_in_order() {
     ingest(&mut harness, json!(["data/customers.csv"]));
     let result = harness.run("ingest", "customers").unwrap();
     assert_eq!(result.rows, Some(300));
+    assert_eq!(*harness.logged.lock().unwrap(), ["read 300 rows from `data/customers.csv`"], "read in blocks");
     let raw = read_parquet(harness.output_path("raw")).unwrap();
     let ids: Vec<String> = (0..300).map(|row| format!("c{row}")).collect();
     let read: Vec<&str> = raw.column("id").unwrap().str().unwrap().iter().flatten().collect();

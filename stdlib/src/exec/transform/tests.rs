@@ -360,6 +360,7 @@ fn a_table_of_several_row_groups_gives_the_bytes_and_statistics_of_the_whole_tab
     assert_eq!(fitted(&harness), serde_json::to_value(&whole_fitted).unwrap());
     assert_eq!(result.rows, Some(whole.height() as u64));
     assert_eq!(result.notes, notes, "the filter's note counts the whole table");
+    assert!(!harness.logged.lock().unwrap().iter().any(|line| line == super::FELL_BACK), "two passes, no fallback");
     assert!(whole.height() > 100_000 && names(&whole).contains(&"unused".to_string()));
 }
 
@@ -369,8 +370,9 @@ fn an_error_in_a_later_row_group_names_the_row_of_the_whole_table() {
     let mut scores: Vec<String> = (0..300_000).map(|row| format!("{}", row % 5)).collect();
     scores[270_001] = "lots".to_string();
     table.replace("score", Series::new("score".into(), scores).into_column()).unwrap();
-    let (_, result) = run(&table, json!([{"op": "cast", "column": "score", "type": "int"}]));
+    let (harness, result) = run(&table, json!([{"op": "cast", "column": "score", "type": "int"}]));
     let text = error_text(&result.unwrap_err());
+    assert_eq!(*harness.logged.lock().unwrap(), [super::FELL_BACK]);
     assert!(text.starts_with("cannot cast column `score` to `int`: row 270002 holds `lots`"), "{text}");
 }
 
@@ -382,6 +384,7 @@ fn a_filter_may_empty_a_row_group_but_not_the_table() {
     table.replace("monthly_charges", Series::new("monthly_charges".into(), charges).into_column()).unwrap();
     let (harness, result) = run(&table, json!([{"op": "filter", "expr": "monthly_charges > 1000"}]));
     assert_eq!(result.unwrap().notes, ["filter `monthly_charges > 1000` kept 1000 of 300000 rows"]);
+    assert!(harness.logged.lock().unwrap().is_empty(), "the emptied row group did not make it fall back");
     assert_eq!(output(&harness).height(), 1000);
     let (_, result) = run(&table, json!([{"op": "filter", "expr": "monthly_charges > 10000"}]));
     assert!(error_text(&result.unwrap_err()).contains("removed every row"));
