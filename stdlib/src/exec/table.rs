@@ -18,6 +18,13 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use polars::prelude::*;
+use polars_core::runtime::RAYON;
+use polars_parquet::parquet::error::ParquetError;
+use polars_parquet::write::{
+    array_to_columns, CompressedPage, CompressionOptions, Compressor, Encoding, ParquetType, StatisticsOptions,
+    Version, WriteOptions,
+};
+use rayon::prelude::*;
 use serde_json::Value as Json;
 
 pub(crate) use column_type::{convert, format_date, parse_date, parse_datetime, ConvertError};
@@ -108,6 +115,8 @@ pub fn write_parquet(table: &DataFrame, path: &Path) -> Result<(), StepError> {
 pub struct ParquetSink {
     path: std::path::PathBuf,
     writer: polars::io::parquet::write::BatchedWriter<BufWriter<File>>,
+    /// How each column's values are encoded, as the writer would choose.
+    encodings: Vec<Vec<Encoding>>,
     /// Rows handed over but not written yet, fewer than a row group.
     pending: Option<DataFrame>,
 }
@@ -118,14 +127,26 @@ impl std::fmt::Debug for ParquetSink {
     }
 }
 
+/// The page options of every artifact: the writer's defaults, with LZ4.
+fn write_options() -> WriteOptions {
+    WriteOptions {
+        statistics: StatisticsOptions::default(),
+        version: Version::V1,
+        compression: CompressionOptions::Lz4Raw,
+        data_page_size: None,
+    }
+}
+
 impl ParquetSink {
     /// Starts the file at `path` for rows of `schema`.
     pub fn create(path: &Path, schema: &Schema) -> Result<ParquetSink, StepError> {
+        let arrow = schema.to_arrow(CompatLevel::newest());
+        let encodings = polars::io::parquet::write::get_encodings(&arrow).iter().cloned().collect();
         let writer = ParquetWriter::new(BufWriter::new(create(path)?))
             .with_compression(ParquetCompression::Lz4Raw)
             .batched(schema)
             .map_err(|error| Self::failed(path, error))?;
-        Ok(ParquetSink { path: path.to_path_buf(), writer, pending: None })
+        Ok(ParquetSink { path: path.to_path_buf(), writer, encodings, pending: None })
     }
 
     fn failed(path: &Path, error: PolarsError) -> StepError {
@@ -149,10 +170,30 @@ impl ParquetSink {
         Ok(())
     }
 
+    /// Encodes and compresses the columns of a row group in parallel (the writer's own
+    /// `write_batch` does both on the calling thread, as it writes), then writes them.
     fn write_group(&mut self, mut group: DataFrame) -> Result<(), StepError> {
         // One chunk a column: a copy only when the group spans several chunks.
         group.rechunk_mut();
-        self.writer.write_batch(&group).map_err(|error| Self::failed(&self.path, error))
+        let rows = group.height() as u64;
+        let Some(batch) = group.iter_chunks(CompatLevel::newest(), false).next() else {
+            return Ok(());
+        };
+        let fields = self.writer.parquet_schema().fields().to_vec();
+        let encodings = &self.encodings;
+        let columns = RAYON
+            .install(|| {
+                batch
+                    .columns()
+                    .par_iter()
+                    .zip(fields)
+                    .zip(encodings.par_iter())
+                    .map(|((array, field), encoding)| encode_column(array, field, encoding))
+                    .collect::<PolarsResult<Vec<_>>>()
+            })
+            .map_err(|error| Self::failed(&self.path, error))?;
+        let columns: Vec<Vec<CompressedPage>> = columns.into_iter().flatten().collect();
+        self.writer.write_row_group(rows, &columns).map_err(|error| Self::failed(&self.path, error))
     }
 
     /// Writes the rows still pending and the file's footer.
@@ -176,6 +217,19 @@ impl ParquetSink {
         }
         Ok(())
     }
+}
+
+/// One column of a row group as the compressed pages of each of its Parquet leaf columns.
+fn encode_column(array: &ArrayRef, field: ParquetType, encoding: &[Encoding]) -> PolarsResult<Vec<Vec<CompressedPage>>> {
+    let options = write_options();
+    array_to_columns(array, field, options, encoding)?
+        .into_iter()
+        .map(|pages| {
+            // The encoder's errors pass through the compressor as Parquet errors, as in polars.
+            let pages = pages.map(|page| page.map_err(|error| ParquetError::FeatureNotSupported(error.to_string())));
+            Compressor::new(pages, options.compression, Vec::new()).map(|page| page.map_err(PolarsError::from)).collect()
+        })
+        .collect()
 }
 
 /// Reads a CSV file with a header, inferring column types from all its rows.
