@@ -15,7 +15,6 @@
 //! and SQLite's locking makes concurrent `mlopsc run`s on one store safe.
 
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -195,22 +194,13 @@ impl Store {
     }
 }
 
-/// The `blake3:` hash and size of a file, read in chunks.
+/// The `blake3:` hash and size of a file.
 pub fn hash_file(path: &Path) -> Result<(String, u64), StoreError> {
-    let io_error = |source| StoreError::Io { action: "read", path: path.to_path_buf(), source };
-    let mut file = File::open(path).map_err(io_error)?;
-    let mut hasher = blake3::Hasher::new();
-    let mut buffer = vec![0u8; 1 << 16];
-    let mut bytes = 0u64;
-    loop {
-        let read = file.read(&mut buffer).map_err(io_error)?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-        bytes += read as u64;
-    }
-    Ok((format!("blake3:{}", hasher.finalize()), bytes))
+    mlops_stdlib::exec::hash_file(path).map_err(|source| StoreError::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]

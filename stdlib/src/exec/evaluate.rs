@@ -28,8 +28,8 @@ use serde_json::{json, Value as Json};
 
 use super::metrics::{self, Task};
 use super::table;
-use super::train::booster::{load_model, predict};
-use super::train::data::{self, Classes, FeatureMatrix};
+use super::train::booster::{load_model, predict_features};
+use super::train::data::{self, xgboost_error, Classes, FeatureMatrix};
 use super::train::preprocess;
 use super::{StepContext, StepError, StepResult};
 
@@ -99,10 +99,11 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
         .unwrap_or_else(|| classes.count());
 
     let labels: Vec<f64> = classes.encode(&scored, &label, SCORED_TABLE)?.into_iter().map(f64::from).collect();
-    let matrix = FeatureMatrix::from_table(&scored, &features, SCORED_TABLE)?.dmatrix(None, ctx.threads)?;
+    let matrix = FeatureMatrix::from_table(&scored, &features, SCORED_TABLE)?;
     ctx.check_cancelled()?;
-    let booster = load_model(&model_bytes)?;
-    let predictions = predict(&booster, &matrix, &objective, model_classes)?;
+    let mut booster = load_model(&model_bytes)?;
+    booster.set_param("nthread", &ctx.threads.max(1).to_string()).map_err(xgboost_error)?;
+    let predictions = predict_features(&booster, &matrix, &objective, model_classes)?;
 
     // Every metric asked for, plus any a gate or a comparison needs.
     let mut names: Vec<String> = requested

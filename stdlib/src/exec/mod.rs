@@ -105,6 +105,39 @@ impl StepContext<'_> {
     }
 }
 
+/// The `blake3:` hash and size of the bytes of the file at `path`. The file is read in large
+/// blocks, each hashed on every core (BLAKE3's tree hashing gives the same hash however the
+/// work is split): this runs on every source file and every artifact of a run.
+pub fn hash_file(path: &std::path::Path) -> std::io::Result<(String, u64)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buffer = vec![0u8; HASH_BLOCK];
+    loop {
+        // Fill the block, so that every block but the last is hashed whole.
+        let mut filled = 0;
+        while filled < buffer.len() {
+            match file.read(&mut buffer[filled..]) {
+                Ok(0) => break,
+                Ok(read) => filled += read,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        if filled == 0 {
+            break;
+        }
+        hasher.update_rayon(&buffer[..filled]);
+        if filled < buffer.len() {
+            break;
+        }
+    }
+    Ok((format!("blake3:{}", hasher.finalize().to_hex()), hasher.count()))
+}
+
+/// Bytes [`hash_file`] reads and hashes at once.
+const HASH_BLOCK: usize = 4 << 20;
+
 /// A source file read by `ingest`, as recorded for data versioning.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataFile {
@@ -202,5 +235,21 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
         "package" => package::run(ctx),
         "step" => command::run(ctx),
         other => Err(StepError::Internal(format!("no implementation for step kind `{other}`"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_file_hashes_as_its_bytes_do_across_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        for size in [0, 5, super::HASH_BLOCK, 2 * super::HASH_BLOCK + 12_345] {
+            let bytes: Vec<u8> = (0..size).map(|index| (index * 31 % 251) as u8).collect();
+            let path = dir.path().join(format!("f{size}"));
+            std::fs::write(&path, &bytes).unwrap();
+            let expected = format!("blake3:{}", blake3::hash(&bytes).to_hex());
+            assert_eq!(super::hash_file(&path).unwrap(), (expected, size as u64));
+        }
+        assert!(super::hash_file(&dir.path().join("missing")).is_err());
     }
 }

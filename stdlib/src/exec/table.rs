@@ -2,10 +2,13 @@
 //! custom steps bring, and the small conversions every table step shares.
 //!
 //! Every artifact table is written by [`write_parquet`] (or a [`ParquetSink`]) with fixed
-//! settings (LZ4, row groups of a fixed size, polars' default statistics), so the same rows
-//! give the same bytes on any machine and with any number of threads. LZ4 rather than zstd:
-//! artifacts are written and read once per step, and zstd's compression cost more time than
-//! any other part of the data steps (the files are about 1.5× larger). Category columns are
+//! settings (uncompressed pages, row groups of a fixed size, polars' default encodings and
+//! statistics), so the same rows give the same bytes on any machine and with any number of
+//! threads. Uncompressed, because an artifact is written once and read by the next step on the
+//! same disk: compressing took more time than anything else in the data steps (zstd more than
+//! LZ4), and the tables are mostly floats, which compress little (a 1M-row benchmark's
+//! artifacts are 308 MB uncompressed, 228 MB with LZ4). Text is still dictionary-encoded and
+//! nulls run-length encoded. Category columns are
 //! stored as plain `String` columns: their levels live in the plan's schema, not in the file,
 //! which keeps the files readable by any tool and keeps one representation across all steps.
 
@@ -127,12 +130,12 @@ impl std::fmt::Debug for ParquetSink {
     }
 }
 
-/// The page options of every artifact: the writer's defaults, with LZ4.
+/// The page options of every artifact: the writer's defaults, uncompressed.
 fn write_options() -> WriteOptions {
     WriteOptions {
         statistics: StatisticsOptions::default(),
         version: Version::V1,
-        compression: CompressionOptions::Lz4Raw,
+        compression: CompressionOptions::Uncompressed,
         data_page_size: None,
     }
 }
@@ -143,7 +146,7 @@ impl ParquetSink {
         let arrow = schema.to_arrow(CompatLevel::newest());
         let encodings = polars::io::parquet::write::get_encodings(&arrow).iter().cloned().collect();
         let writer = ParquetWriter::new(BufWriter::new(create(path)?))
-            .with_compression(ParquetCompression::Lz4Raw)
+            .with_compression(ParquetCompression::Uncompressed)
             .batched(schema)
             .map_err(|error| Self::failed(path, error))?;
         Ok(ParquetSink { path: path.to_path_buf(), writer, encodings, pending: None })
@@ -170,8 +173,8 @@ impl ParquetSink {
         Ok(())
     }
 
-    /// Encodes and compresses the columns of a row group in parallel (the writer's own
-    /// `write_batch` does both on the calling thread, as it writes), then writes them.
+    /// Encodes the columns of a row group in parallel (the writer's own `write_batch` encodes
+    /// on the calling thread, as it writes), then writes them.
     fn write_group(&mut self, mut group: DataFrame) -> Result<(), StepError> {
         // One chunk a column: a copy only when the group spans several chunks.
         group.rechunk_mut();
@@ -219,15 +222,22 @@ impl ParquetSink {
     }
 }
 
-/// One column of a row group as the compressed pages of each of its Parquet leaf columns.
-fn encode_column(array: &ArrayRef, field: ParquetType, encoding: &[Encoding]) -> PolarsResult<Vec<Vec<CompressedPage>>> {
+/// One column of a row group as the pages of each of its Parquet leaf columns (passed through
+/// the compressor, which only frames them when there is no compression).
+fn encode_column(
+    array: &ArrayRef,
+    field: ParquetType,
+    encoding: &[Encoding],
+) -> PolarsResult<Vec<Vec<CompressedPage>>> {
     let options = write_options();
     array_to_columns(array, field, options, encoding)?
         .into_iter()
         .map(|pages| {
             // The encoder's errors pass through the compressor as Parquet errors, as in polars.
             let pages = pages.map(|page| page.map_err(|error| ParquetError::FeatureNotSupported(error.to_string())));
-            Compressor::new(pages, options.compression, Vec::new()).map(|page| page.map_err(PolarsError::from)).collect()
+            Compressor::new(pages, options.compression, Vec::new())
+                .map(|page| page.map_err(PolarsError::from))
+                .collect()
         })
         .collect()
 }
@@ -587,6 +597,29 @@ mod tests {
         assert!(read_back.equals_missing(&table));
         assert!(read_parquet(&whole).unwrap().equals_missing(&table));
         assert_eq!(parquet_schema(&whole).unwrap(), table.schema().as_ref().clone());
+    }
+
+    #[test]
+    fn the_sink_writes_what_polars_own_writer_writes() {
+        // The sink encodes row groups itself, in parallel: the file must be the one polars'
+        // writer makes with the same settings, text and nulls included.
+        let dir = tempfile::tempdir().unwrap();
+        let rows = ROW_GROUP_SIZE + 77;
+        let mut table = df!(
+            "name" => (0..rows).map(|row| format!("level {}", row % 5)).collect::<Vec<_>>(),
+            "count" => (0..rows).map(|row| (row % 3 != 0).then_some(row as i64)).collect::<Vec<_>>(),
+            "value" => (0..rows).map(|row| row as f64 * 0.25).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let ours = dir.path().join("ours.parquet");
+        write_parquet(&table, &ours).unwrap();
+        let theirs = dir.path().join("theirs.parquet");
+        ParquetWriter::new(File::create(&theirs).unwrap())
+            .with_compression(ParquetCompression::Uncompressed)
+            .with_row_group_size(Some(ROW_GROUP_SIZE))
+            .finish(&mut table)
+            .unwrap();
+        assert_eq!(std::fs::read(&ours).unwrap(), std::fs::read(&theirs).unwrap());
     }
 
     #[test]

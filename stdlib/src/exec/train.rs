@@ -165,7 +165,15 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     let params = XgbParams::from_json(&spec.xgboost, tuned.as_ref())?;
     let mut data = TrainingData::load(ctx, &spec)?;
     let quantile_bins = (params.tree_method == "hist").then_some(params.max_bin);
+    let started = std::time::Instant::now();
     let (train, valid) = data.matrices(ctx.threads, quantile_bins)?;
+    (ctx.log)(&format!(
+        "built the {}training matrix ({} rows × {} features) in {:.2} s",
+        if quantile_bins.is_some() { "quantile " } else { "" },
+        data.train.rows,
+        data.features.len(),
+        started.elapsed().as_secs_f64()
+    ));
     // XGBoost holds its own copy now; one model is trained, so the matrices can go.
     data.train.columns = Vec::new();
     data.valid = None;

@@ -191,6 +191,46 @@ fn array_interface(values: &[f32]) -> String {
     )
 }
 
+/// The prediction config XGBoost's predict calls read (`extra` adds fields): every tree, the
+/// objective's transform unless `margin`.
+fn prediction_config(margin: bool, extra: &str) -> Result<CString> {
+    let kind = if margin { 1 } else { 0 };
+    c_string(&format!(
+        "{{\"type\": {kind}, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, \"strict_shape\": false{extra}}}"
+    ))
+}
+
+/// Where a predict call leaves its result: a buffer XGBoost owns, valid until the next call on
+/// the booster.
+struct Prediction {
+    shape: *const sys::bst_ulong,
+    dimensions: sys::bst_ulong,
+    result: *const f32,
+}
+
+impl Default for Prediction {
+    fn default() -> Self {
+        Prediction { shape: std::ptr::null(), dimensions: 0, result: std::ptr::null() }
+    }
+}
+
+impl Prediction {
+    /// A copy of the values, taken before anything else calls the booster.
+    fn copied(&self) -> Result<Vec<f32>> {
+        if self.result.is_null() || self.shape.is_null() {
+            return Err(Error("XGBoost returned no predictions".to_string()));
+        }
+        // SAFETY: after a successful predict call, `shape` holds `dimensions` sizes and
+        // `result` their product of floats, alive until the next call on the booster, which
+        // the borrow of the booster by the caller rules out.
+        unsafe {
+            let shape = std::slice::from_raw_parts(self.shape, self.dimensions as usize);
+            let count = shape.iter().map(|&size| size as usize).product::<usize>();
+            Ok(std::slice::from_raw_parts(self.result, count).to_vec())
+        }
+    }
+}
+
 /// XGBoost's columnar data: a JSON list of one array interface a column. Returns it and the
 /// number of rows, the same for every column.
 fn columnar_interface(columns: &[&[f32]]) -> Result<(CString, usize)> {
@@ -287,31 +327,20 @@ impl Booster {
     /// `binary:logistic`, say), or raw margins when `margin` is set. Several values a row
     /// (one a class for `multi:softprob`) come row by row.
     fn predict_with(&self, matrix: &DMatrix, margin: bool) -> Result<Vec<f32>> {
-        let kind = if margin { 1 } else { 0 };
-        let config = c_string(&format!(
-            "{{\"type\": {kind}, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, \"strict_shape\": false}}"
-        ))?;
-        let mut shape: *const sys::bst_ulong = std::ptr::null();
-        let mut dimensions: sys::bst_ulong = 0;
-        let mut result: *const f32 = std::ptr::null();
-        // SAFETY: the handles are live; the out-pointers are valid. XGBoost owns the result
-        // buffer (valid until the next call on this booster), which is copied before returning.
-        unsafe {
-            check(sys::XGBoosterPredictFromDMatrix(
+        let config = prediction_config(margin, "")?;
+        let mut output = Prediction::default();
+        // SAFETY: the handles are live; the out-pointers are valid.
+        check(unsafe {
+            sys::XGBoosterPredictFromDMatrix(
                 self.handle,
                 matrix.handle,
                 config.as_ptr(),
-                &mut shape,
-                &mut dimensions,
-                &mut result,
-            ))?;
-            if result.is_null() || shape.is_null() {
-                return Err(Error("XGBoost returned no predictions".to_string()));
-            }
-            let shape = std::slice::from_raw_parts(shape, dimensions as usize);
-            let count = shape.iter().map(|&size| size as usize).product::<usize>();
-            Ok(std::slice::from_raw_parts(result, count).to_vec())
-        }
+                &mut output.shape,
+                &mut output.dimensions,
+                &mut output.result,
+            )
+        })?;
+        output.copied()
     }
 
     /// Predictions transformed by the objective.
@@ -322,6 +351,28 @@ impl Booster {
     /// Raw margins.
     pub fn predict_margin(&self, matrix: &DMatrix) -> Result<Vec<f32>> {
         self.predict_with(matrix, true)
+    }
+
+    /// Like [`Booster::predict`] (or raw margins when `margin` is set), for the rows of the
+    /// feature columns `columns` (NaN is a missing value), read in place: no matrix is built.
+    pub fn predict_columns(&self, columns: &[&[f32]], margin: bool) -> Result<Vec<f32>> {
+        let (data, _) = columnar_interface(columns)?;
+        let config = prediction_config(margin, ", \"missing\": NaN")?;
+        let mut output = Prediction::default();
+        // SAFETY: the handle is live; `data` describes buffers borrowed for the call; a null
+        // proxy matrix asks XGBoost for a fresh one; the out-pointers are valid.
+        check(unsafe {
+            sys::XGBoosterPredictFromColumnar(
+                self.handle,
+                data.as_ptr(),
+                config.as_ptr(),
+                std::ptr::null_mut(),
+                &mut output.shape,
+                &mut output.dimensions,
+                &mut output.result,
+            )
+        })?;
+        output.copied()
     }
 
     /// The model as XGBoost's JSON document.
@@ -429,6 +480,32 @@ mod tests {
         let from_quantile = train(&quantile);
         assert_eq!(from_quantile.predict(&dense).unwrap(), expected);
         assert_eq!(from_quantile.predict(&valid).unwrap(), expected);
+        // Read in place, the columns predict what their matrix does; margins too.
+        assert_eq!(from_quantile.predict_columns(&columns, false).unwrap(), expected);
+        assert_eq!(
+            from_quantile.predict_columns(&columns, true).unwrap(),
+            from_quantile.predict_margin(&dense).unwrap()
+        );
+    }
+
+    #[test]
+    fn in_place_prediction_reads_missing_values_and_refuses_ragged_columns() {
+        let (values, labels) = matrix(300);
+        let mut columns = columns(&values, 3);
+        let mut dense = DMatrix::from_dense(&values, 300, 1).unwrap();
+        dense.set_labels(&labels).unwrap();
+        let mut booster = Booster::new(&[&dense]).unwrap();
+        booster.set_param("verbosity", "0").unwrap();
+        for round in 0..3 {
+            booster.update(&dense, round).unwrap();
+        }
+        columns[1][7] = f32::NAN;
+        let mut with_missing = values.clone();
+        with_missing[7 * 3 + 1] = f32::NAN;
+        let slices: Vec<&[f32]> = columns.iter().map(Vec::as_slice).collect();
+        let expected = booster.predict(&DMatrix::from_dense(&with_missing, 300, 1).unwrap()).unwrap();
+        assert_eq!(booster.predict_columns(&slices, false).unwrap(), expected);
+        assert!(booster.predict_columns(&[&slices[0][..10], slices[1]], false).is_err());
     }
 
     #[test]

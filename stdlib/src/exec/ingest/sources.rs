@@ -2,12 +2,10 @@
 //! expanded into a deterministic list, and hashed for cache keys and data versioning.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use serde_json::Value as Json;
 
-use crate::exec::table::open;
 use crate::exec::{DataFile, StepError};
 
 /// A matched source file.
@@ -34,23 +32,12 @@ pub fn source_files(params: &BTreeMap<String, Json>, project_dir: &Path) -> Resu
 }
 
 fn hash(file: &SourceFile) -> Result<DataFile, StepError> {
-    let mut reader = open(&file.path)?;
-    let mut hasher = blake3::Hasher::new();
-    let mut buffer = vec![0u8; 1 << 16];
-    let mut bytes = 0u64;
-    loop {
-        let read = reader.read(&mut buffer).map_err(|source| StepError::Io {
-            action: "read",
-            path: file.path.clone(),
-            source,
-        })?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-        bytes += read as u64;
-    }
-    Ok(DataFile { path: file.relative.clone(), hash: format!("blake3:{}", hasher.finalize().to_hex()), bytes })
+    let (hash, bytes) = crate::exec::hash_file(&file.path).map_err(|source| StepError::Io {
+        action: "read",
+        path: file.path.clone(),
+        source,
+    })?;
+    Ok(DataFile { path: file.relative.clone(), hash, bytes })
 }
 
 fn is_glob(pattern: &str) -> bool {

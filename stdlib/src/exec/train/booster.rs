@@ -17,7 +17,7 @@ use crate::exec::xgboost::{Booster, DMatrix};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
-use super::data::xgboost_error;
+use super::data::{xgboost_error, FeatureMatrix};
 use crate::exec::metrics::{self, Predictions, Task};
 use crate::exec::StepError;
 
@@ -233,8 +233,6 @@ impl Boosting<'_> {
     }
 }
 
-/// The model's predictions as [`Predictions`]: probabilities for classifiers (of class 1 for
-/// binary objectives, per class for multiclass ones), values for regression.
 /// A booster for `cached` (the matrices XGBoost keeps prediction caches for) with `config`,
 /// set one parameter at a time in name order so that the booster is the same every time.
 fn new_booster(cached: &[&DMatrix], config: &HashMap<String, String>) -> Result<Booster, StepError> {
@@ -247,9 +245,34 @@ fn new_booster(cached: &[&DMatrix], config: &HashMap<String, String>) -> Result<
     Ok(booster)
 }
 
+/// The model's predictions for `matrix` as [`Predictions`]: probabilities for classifiers (of
+/// class 1 for binary objectives, per class for multiclass ones), values for regression.
 pub(crate) fn predict(
     booster: &Booster,
     matrix: &DMatrix,
+    objective: &str,
+    classes: usize,
+) -> Result<Predictions, StepError> {
+    let raw = |margin: bool| if margin { booster.predict_margin(matrix) } else { booster.predict(matrix) };
+    predictions(raw, matrix.num_rows(), objective, classes)
+}
+
+/// Like [`predict`], for the rows of a feature matrix read in place by XGBoost.
+pub(crate) fn predict_features(
+    booster: &Booster,
+    features: &FeatureMatrix,
+    objective: &str,
+    classes: usize,
+) -> Result<Predictions, StepError> {
+    let columns = features.slices()?;
+    predictions(|margin| booster.predict_columns(&columns, margin), features.rows, objective, classes)
+}
+
+/// The predictions `raw` (XGBoost's, or its margins when asked) makes for `rows` rows, as
+/// probabilities for classification.
+fn predictions(
+    raw: impl Fn(bool) -> crate::exec::xgboost::Result<Vec<f32>>,
+    rows: usize,
     objective: &str,
     classes: usize,
 ) -> Result<Predictions, StepError> {
@@ -257,22 +280,19 @@ pub(crate) fn predict(
     let values: Vec<f64> = match objective {
         // `logitraw` predicts margins; `softmax` predicts class indices, so both are read as
         // margins and turned into probabilities here.
-        "binary:logitraw" => {
-            booster.predict(matrix).map_err(xgboost_error)?.iter().map(|&m| sigmoid(f64::from(m))).collect()
-        }
+        "binary:logitraw" => raw(false).map_err(xgboost_error)?.iter().map(|&m| sigmoid(f64::from(m))).collect(),
         "multi:softmax" => {
-            let margins = booster.predict_margin(matrix).map_err(xgboost_error)?;
+            let margins = raw(true).map_err(xgboost_error)?;
             margins.chunks(classes.max(1)).flat_map(softmax).collect()
         }
-        _ => booster.predict(matrix).map_err(xgboost_error)?.into_iter().map(f64::from).collect(),
+        _ => raw(false).map_err(xgboost_error)?.into_iter().map(f64::from).collect(),
     };
     let width = if objective.starts_with("multi:") { classes.max(1) } else { 1 };
     let predictions = Predictions { values, width };
-    if predictions.values.len() != matrix.num_rows() * width {
+    if predictions.values.len() != rows * width {
         return Err(StepError::Internal(format!(
-            "XGBoost returned {} predictions for {} rows of {width} values",
+            "XGBoost returned {} predictions for {rows} rows of {width} values",
             predictions.values.len(),
-            matrix.num_rows()
         )));
     }
     Ok(predictions)

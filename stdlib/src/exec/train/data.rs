@@ -72,7 +72,7 @@ impl FeatureMatrix {
         Ok((matrix, schema))
     }
 
-    fn slices(&self) -> Result<Vec<&[f32]>, StepError> {
+    pub(crate) fn slices(&self) -> Result<Vec<&[f32]>, StepError> {
         if self.rows == 0 || self.columns.is_empty() {
             return Err(StepError::Internal("an XGBoost matrix needs rows and columns".to_string()));
         }
