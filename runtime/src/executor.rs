@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::cache;
 use crate::records::{self, NewRun, OutputRecord, PastStep, StepRunRecord};
 use crate::registry::{self, NewVersion};
-use crate::store::{Store, StoreError};
+use crate::store::{ObjectRef, Store, StoreError};
 
 /// How the program's allocator hands the memory it keeps for reuse back to the operating
 /// system; registered by the program with [`set_memory_release`].
@@ -641,7 +641,10 @@ pub fn execute_step(
             record(store, step, request, &params_json, &key, &hashes, &summary, &BTreeMap::new(), None, &data_files)?;
             return Ok(Executed { summary, outputs: BTreeMap::new() });
         }
-        let object = store.put(path)?;
+        let object = match result.hashes.get(&output.name) {
+            Some(hashed) => store.put_hashed(path, ObjectRef { hash: hashed.hash.clone(), bytes: hashed.bytes })?,
+            None => store.put(path)?,
+        };
         outputs.insert(
             output.name.clone(),
             OutputRecord { kind: output.kind.clone(), hash: object.hash, bytes: object.bytes },
@@ -799,5 +802,6 @@ fn register_step(
         rows: None,
         metrics: BTreeMap::from([("version".to_string(), version as f64)]),
         notes: vec![format!("registered {}@{version} as `{alias}`", step.name)],
+        ..StepResult::default()
     })
 }

@@ -161,6 +161,23 @@ impl Store {
     /// must be on the store's filesystem (write it under [`Store::scratch`]).
     pub fn put(&self, path: &Path) -> Result<ObjectRef, StoreError> {
         let (hash, bytes) = hash_file(path)?;
+        self.put_as(path, ObjectRef { hash, bytes })
+    }
+
+    /// Like [`Store::put`], for a file whose hash its writer took as it wrote it. The file is
+    /// hashed again if its size is not the one given.
+    pub fn put_hashed(&self, path: &Path, hashed: ObjectRef) -> Result<ObjectRef, StoreError> {
+        let size = std::fs::metadata(path)
+            .map_err(|source| StoreError::Io { action: "read", path: path.to_path_buf(), source })?
+            .len();
+        if size != hashed.bytes {
+            return self.put(path);
+        }
+        self.put_as(path, hashed)
+    }
+
+    fn put_as(&self, path: &Path, object: ObjectRef) -> Result<ObjectRef, StoreError> {
+        let ObjectRef { hash, bytes } = object;
         let target = self.object_path(&hash);
         if target.is_file() {
             let _ = std::fs::remove_file(path);

@@ -153,7 +153,7 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
 
     let summary: Vec<String> = values.iter().map(|(name, value)| format!("{name} {value:.4}")).collect();
     (ctx.log)(&format!("{} rows: {}", scored.height(), summary.join(", ")));
-    Ok(StepResult { rows: Some(scored.height() as u64), metrics: values, notes })
+    Ok(StepResult { rows: Some(scored.height() as u64), metrics: values, notes, ..StepResult::default() })
 }
 
 /// Checks one gate, recording a failure as "gate failed: auc 0.7100 < 0.8000".

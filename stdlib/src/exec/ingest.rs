@@ -19,7 +19,7 @@ pub use sources::source_files;
 use sources::{expand, SourceFile};
 
 use super::table::{self, convert, quoted_list, ColumnType, ConvertError, TableFormat};
-use super::{StepContext, StepError, StepResult};
+use super::{FileHash, StepContext, StepError, StepResult};
 
 /// One column of the declared schema, as the plan writes it in the `schema` param.
 #[derive(Debug, Clone, Deserialize)]
@@ -72,7 +72,7 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
         None => None,
     };
     let files = expand(&params.paths, ctx.project_dir)?;
-    let (rows, ignored) = match write_files(ctx, &params, delimiter, schema.as_deref(), &files, true)? {
+    let (rows, ignored, hash) = match write_files(ctx, &params, delimiter, schema.as_deref(), &files, true)? {
         Some(written) => written,
         // A block of lines failed: read every file whole instead, to say which value in which
         // row of the file is wrong.
@@ -92,7 +92,8 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
             quoted_list(&columns)
         ));
     }
-    Ok(StepResult { rows: Some(rows as u64), notes, ..StepResult::default() })
+    let hashes = BTreeMap::from([("raw".to_string(), hash)]);
+    Ok(StepResult { rows: Some(rows as u64), notes, hashes, ..StepResult::default() })
 }
 
 /// What the step logs when a block of lines fails and the files are read whole.
@@ -105,7 +106,7 @@ type Ignored = BTreeMap<String, Vec<String>>;
 /// file's columns are the table's, and every later file must have the same. With `in_blocks`,
 /// a CSV file read with a declared schema is read a block of lines at a time; `None` then
 /// says that a block failed (its row numbers would count from the block, not the file) and
-/// nothing is reported. Returns the rows written and the columns left out.
+/// nothing is reported. Returns the rows written, the columns left out and the output's hash.
 fn write_files(
     ctx: &StepContext,
     params: &Params,
@@ -113,7 +114,7 @@ fn write_files(
     schema: Option<&[(String, ColumnType)]>,
     files: &[SourceFile],
     in_blocks: bool,
-) -> Result<Option<(usize, Ignored)>, StepError> {
+) -> Result<Option<(usize, Ignored, FileHash)>, StepError> {
     let output = ctx.output("raw")?;
     let mut written: Option<(table::ParquetSink, DataFrame, &SourceFile)> = None;
     let mut rows = 0;
@@ -173,8 +174,8 @@ fn write_files(
     let Some((sink, ..)) = written else {
         return Err(StepError::Internal("ingest matched no files but did not say so".to_string()));
     };
-    sink.finish()?;
-    Ok(Some((rows, ignored)))
+    let hash = sink.finish()?;
+    Ok(Some((rows, ignored, hash)))
 }
 
 /// How the declared columns are read from CSV: numbers and text as their types; booleans,

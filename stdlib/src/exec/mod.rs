@@ -158,6 +158,20 @@ pub struct StepResult {
     pub metrics: BTreeMap<String, f64>,
     /// Notes for the user ("validation: 2 warnings", "no model under churn@production yet").
     pub notes: Vec<String>,
+    /// Output name → the hash of what the step wrote there, taken as it wrote it, so that the
+    /// runtime need not read the file again to store it (it checks the size). Outputs left
+    /// out are hashed by the runtime.
+    #[serde(default)]
+    pub hashes: BTreeMap<String, FileHash>,
+}
+
+/// A file's `blake3:` hash and size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileHash {
+    /// `blake3:<hex>`.
+    pub hash: String,
+    /// Its size in bytes.
+    pub bytes: u64,
 }
 
 /// Why a step failed.

@@ -12,6 +12,8 @@
 //! row group of the input at a time, so the step holds about a row group of each part, never
 //! the whole table.
 
+use std::collections::BTreeMap;
+
 use polars::prelude::*;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -110,11 +112,12 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
         }
     }
     let mut notes = Vec::new();
+    let mut hashes = BTreeMap::new();
     for (index, sink) in sinks {
-        sink.finish()?;
+        hashes.insert(PARTS[index].to_string(), sink.finish()?);
         notes.push(format!("{}: {} rows", PARTS[index], sizes[index]));
     }
-    Ok(StepResult { rows: Some(height as u64), notes: vec![notes.join(", ")], ..StepResult::default() })
+    Ok(StepResult { rows: Some(height as u64), notes: vec![notes.join(", ")], hashes, ..StepResult::default() })
 }
 
 /// Row indices grouped by the value of `column`, classes in order of first appearance (nulls

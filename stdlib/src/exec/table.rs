@@ -19,6 +19,7 @@ pub(crate) mod testing;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
+use std::sync::Mutex;
 
 use polars::prelude::*;
 use polars_core::runtime::RAYON;
@@ -33,7 +34,7 @@ use serde_json::Value as Json;
 pub(crate) use column_type::{convert, format_date, parse_date, parse_datetime, ConvertError};
 pub use column_type::{BadValue, ColumnType};
 
-use super::StepError;
+use super::{FileHash, StepError};
 
 /// Rows per Parquet row group; fixed so the layout never depends on how the table was built.
 const ROW_GROUP_SIZE: usize = 128 * 1024;
@@ -104,8 +105,9 @@ pub fn row_groups(path: &Path) -> Result<Vec<(usize, usize)>, StepError> {
         .collect())
 }
 
-/// Writes `table` as Parquet, deterministically: the same rows give the same bytes.
-pub fn write_parquet(table: &DataFrame, path: &Path) -> Result<(), StepError> {
+/// Writes `table` as Parquet, deterministically: the same rows give the same bytes. Returns
+/// the file's hash, taken as it was written.
+pub fn write_parquet(table: &DataFrame, path: &Path) -> Result<FileHash, StepError> {
     let mut sink = ParquetSink::create(path, table.schema())?;
     sink.push(table)?;
     sink.finish()
@@ -117,7 +119,9 @@ pub fn write_parquet(table: &DataFrame, path: &Path) -> Result<(), StepError> {
 /// writing holds about one row group in memory, never a second copy of the table.
 pub struct ParquetSink {
     path: std::path::PathBuf,
-    writer: polars::io::parquet::write::BatchedWriter<BufWriter<File>>,
+    writer: polars::io::parquet::write::BatchedWriter<BufWriter<HashingFile>>,
+    /// What has reached the file so far: its hash and size.
+    hashed: Arc<Mutex<(blake3::Hasher, u64)>>,
     /// How each column's values are encoded, as the writer would choose.
     encodings: Vec<Vec<Encoding>>,
     /// Rows handed over but not written yet, fewer than a row group.
@@ -145,11 +149,13 @@ impl ParquetSink {
     pub fn create(path: &Path, schema: &Schema) -> Result<ParquetSink, StepError> {
         let arrow = schema.to_arrow(CompatLevel::newest());
         let encodings = polars::io::parquet::write::get_encodings(&arrow).iter().cloned().collect();
-        let writer = ParquetWriter::new(BufWriter::new(create(path)?))
+        let hashed = Arc::new(Mutex::new((blake3::Hasher::new(), 0)));
+        let file = HashingFile { file: create(path)?, hashed: Arc::clone(&hashed) };
+        let writer = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
             .with_compression(ParquetCompression::Uncompressed)
             .batched(schema)
             .map_err(|error| Self::failed(path, error))?;
-        Ok(ParquetSink { path: path.to_path_buf(), writer, encodings, pending: None })
+        Ok(ParquetSink { path: path.to_path_buf(), writer, hashed, encodings, pending: None })
     }
 
     fn failed(path: &Path, error: PolarsError) -> StepError {
@@ -199,8 +205,9 @@ impl ParquetSink {
         self.writer.write_row_group(rows, &columns).map_err(|error| Self::failed(&self.path, error))
     }
 
-    /// Writes the rows still pending and the file's footer.
-    pub fn finish(mut self) -> Result<(), StepError> {
+    /// Writes the rows still pending and the file's footer. Returns the file's hash, taken as
+    /// it was written, so that the runtime need not read the file again to store it.
+    pub fn finish(mut self) -> Result<FileHash, StepError> {
         if let Some(rows) = self.pending.take() {
             self.write_group(rows)?;
         }
@@ -218,7 +225,31 @@ impl ParquetSink {
                 source: std::io::Error::other(format!("{written} of {size} bytes reached the disk")),
             });
         }
-        Ok(())
+        let hashed = self.hashed.lock().map_err(|_| StepError::Internal("a Parquet writer panicked".to_string()))?;
+        if hashed.1 != size {
+            return Err(StepError::Internal(format!("hashed {} of the {size} bytes written", hashed.1)));
+        }
+        Ok(FileHash { hash: format!("blake3:{}", hashed.0.finalize().to_hex()), bytes: size })
+    }
+}
+
+/// A file that hashes the bytes written to it, as they are written.
+struct HashingFile {
+    file: File,
+    hashed: Arc<Mutex<(blake3::Hasher, u64)>>,
+}
+
+impl Write for HashingFile {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let written = self.file.write(bytes)?;
+        let mut hashed = self.hashed.lock().map_err(|_| std::io::Error::other("a Parquet writer panicked"))?;
+        hashed.0.update(&bytes[..written]);
+        hashed.1 += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
     }
 }
 

@@ -21,7 +21,7 @@ use fitted::FillValue;
 pub use fitted::{Fitted, FittedOp, ScaleStats};
 
 use super::table::{self, convert, quoted_list, ColumnType, ConvertError};
-use super::{StepContext, StepError, StepResult};
+use super::{FileHash, StepContext, StepError, StepResult};
 
 /// One operation, as the plan writes it in `ops`.
 #[derive(Debug, Clone, Deserialize)]
@@ -152,20 +152,21 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
             streamed
         }
     };
-    let (rows, fitted) = match streamed {
+    let (rows, fitted, hash) = match streamed {
         Some(done) => done,
         None => {
             notes.clear();
             let input = table::normalize_categories(table::read_parquet(input)?)?;
             let (table, fitted) = apply(input, &ops, None, transform, &mut notes, &|| ctx.check_cancelled())?;
-            table::write_parquet(&table, output)?;
-            (table.height(), fitted)
+            let hash = table::write_parquet(&table, output)?;
+            (table.height(), fitted, Some(hash))
         }
     };
     if let Some(path) = ctx.outputs.get("fitted") {
         table::write_json(&fitted, path)?;
     }
-    Ok(StepResult { rows: Some(rows as u64), notes, ..StepResult::default() })
+    let hashes = hash.map(|hash| ("table".to_string(), hash)).into_iter().collect();
+    Ok(StepResult { rows: Some(rows as u64), notes, hashes, ..StepResult::default() })
 }
 
 /// What the step logs when a row group fails and the table is transformed whole.
@@ -179,7 +180,7 @@ fn streamed(
     ops: &[Op],
     transform: &str,
     notes: &mut Vec<String>,
-) -> Result<Option<(usize, Fitted)>, StepError> {
+) -> Result<Option<(usize, Fitted, Option<FileHash>)>, StepError> {
     let (input, output) = (ctx.input("data")?, ctx.output("table")?);
     let needed = fit_columns(ops);
     let present = table::parquet_column_names(input)?;
@@ -216,10 +217,8 @@ fn streamed(
         sink.push(&part)?;
         rows += part.height();
     }
-    if let Some((sink, _)) = sink {
-        sink.finish()?;
-    }
-    Ok(Some((rows, Fitted { columns, ops: fitted })))
+    let hash = sink.map(|(sink, _)| sink.finish()).transpose()?;
+    Ok(Some((rows, Fitted { columns, ops: fitted }, hash)))
 }
 
 /// For each operation, in order: the columns the fitted statistics depend on before it runs
