@@ -633,24 +633,37 @@ mod tests {
     #[test]
     fn the_sink_writes_what_polars_own_writer_writes() {
         // The sink encodes row groups itself, in parallel: the file must be the one polars'
-        // writer makes with the same settings, text and nulls included.
+        // own batched writer makes from the same row groups, text and nulls included.
         let dir = tempfile::tempdir().unwrap();
         let rows = ROW_GROUP_SIZE + 77;
-        let mut table = df!(
+        let table = df!(
             "name" => (0..rows).map(|row| format!("level {}", row % 5)).collect::<Vec<_>>(),
             "count" => (0..rows).map(|row| (row % 3 != 0).then_some(row as i64)).collect::<Vec<_>>(),
             "value" => (0..rows).map(|row| row as f64 * 0.25).collect::<Vec<_>>(),
         )
         .unwrap();
         let ours = dir.path().join("ours.parquet");
-        write_parquet(&table, &ours).unwrap();
+        let hash = write_parquet(&table, &ours).unwrap();
         let theirs = dir.path().join("theirs.parquet");
-        ParquetWriter::new(File::create(&theirs).unwrap())
+        let mut writer = ParquetWriter::new(File::create(&theirs).unwrap())
             .with_compression(ParquetCompression::Uncompressed)
-            .with_row_group_size(Some(ROW_GROUP_SIZE))
-            .finish(&mut table)
+            .batched(table.schema())
             .unwrap();
-        assert_eq!(std::fs::read(&ours).unwrap(), std::fs::read(&theirs).unwrap());
+        for offset in [0, ROW_GROUP_SIZE] {
+            let mut group = table.slice(offset as i64, ROW_GROUP_SIZE);
+            group.rechunk_mut();
+            writer.write_batch(&group).unwrap();
+        }
+        writer.finish().unwrap();
+        drop(writer);
+        let (ours, theirs) = (std::fs::read(&ours).unwrap(), std::fs::read(&theirs).unwrap());
+        let first_difference = ours.iter().zip(&theirs).position(|(a, b)| a != b);
+        assert!(ours == theirs, "{} vs {} bytes, first difference at {first_difference:?}", ours.len(), theirs.len());
+        // The hash taken while writing is the hash of the file.
+        assert_eq!(
+            hash,
+            FileHash { hash: format!("blake3:{}", blake3::hash(&ours).to_hex()), bytes: ours.len() as u64 }
+        );
     }
 
     #[test]
