@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::cache;
 use crate::records::{self, NewRun, OutputRecord, PastStep, StepRunRecord};
 use crate::registry::{self, NewVersion};
-use crate::store::{ObjectRef, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// How the program's allocator hands the memory it keeps for reuse back to the operating
 /// system; registered by the program with [`set_memory_release`].
@@ -509,8 +509,8 @@ pub fn execute_step(
             for path in code {
                 let full = request.project_dir.join(&path);
                 match crate::store::hash_file(&full) {
-                    Ok((hash, _)) => {
-                        hashes.insert(format!("code:{path}"), hash);
+                    Ok(hashed) => {
+                        hashes.insert(format!("code:{path}"), hashed.hash);
                     }
                     Err(error) => {
                         let error = StepError::Io {
@@ -642,7 +642,7 @@ pub fn execute_step(
             return Ok(Executed { summary, outputs: BTreeMap::new() });
         }
         let object = match result.hashes.get(&output.name) {
-            Some(hashed) => store.put_hashed(path, ObjectRef { hash: hashed.hash.clone(), bytes: hashed.bytes })?,
+            Some(hashed) => store.put_hashed(path, hashed)?,
             None => store.put(path)?,
         };
         outputs.insert(

@@ -64,14 +64,8 @@ pub enum StoreError {
 const SCHEMA_VERSION: i64 = 1;
 const SCHEMA: &str = include_str!("schema.sql");
 
-/// An object in the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectRef {
-    /// `blake3:<hex>`.
-    pub hash: String,
-    /// Its size.
-    pub bytes: u64,
-}
+/// An object in the store: the `blake3:` hash of its bytes, which names it, and its size.
+pub type ObjectRef = mlops_stdlib::exec::FileHash;
 
 /// An opened store folder.
 #[derive(Debug, Clone)]
@@ -160,20 +154,20 @@ impl Store {
     /// Moves a finished file into the store under its hash and returns the reference. The file
     /// must be on the store's filesystem (write it under [`Store::scratch`]).
     pub fn put(&self, path: &Path) -> Result<ObjectRef, StoreError> {
-        let (hash, bytes) = hash_file(path)?;
-        self.put_as(path, ObjectRef { hash, bytes })
+        let hashed = hash_file(path)?;
+        self.put_as(path, hashed)
     }
 
     /// Like [`Store::put`], for a file whose hash its writer took as it wrote it. The file is
     /// hashed again if its size is not the one given.
-    pub fn put_hashed(&self, path: &Path, hashed: ObjectRef) -> Result<ObjectRef, StoreError> {
+    pub fn put_hashed(&self, path: &Path, hashed: &ObjectRef) -> Result<ObjectRef, StoreError> {
         let size = std::fs::metadata(path)
             .map_err(|source| StoreError::Io { action: "read", path: path.to_path_buf(), source })?
             .len();
         if size != hashed.bytes {
             return self.put(path);
         }
-        self.put_as(path, hashed)
+        self.put_as(path, hashed.clone())
     }
 
     fn put_as(&self, path: &Path, object: ObjectRef) -> Result<ObjectRef, StoreError> {
@@ -212,7 +206,7 @@ impl Store {
 }
 
 /// The `blake3:` hash and size of a file.
-pub fn hash_file(path: &Path) -> Result<(String, u64), StoreError> {
+pub fn hash_file(path: &Path) -> Result<ObjectRef, StoreError> {
     mlops_stdlib::exec::hash_file(path).map_err(|source| StoreError::Io {
         action: "read",
         path: path.to_path_buf(),

@@ -108,7 +108,7 @@ impl StepContext<'_> {
 /// The `blake3:` hash and size of the bytes of the file at `path`. The file is read in large
 /// blocks, each hashed on every core (BLAKE3's tree hashing gives the same hash however the
 /// work is split): this runs on every source file and every artifact of a run.
-pub fn hash_file(path: &std::path::Path) -> std::io::Result<(String, u64)> {
+pub fn hash_file(path: &std::path::Path) -> std::io::Result<FileHash> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
     let mut hasher = blake3::Hasher::new();
@@ -132,7 +132,7 @@ pub fn hash_file(path: &std::path::Path) -> std::io::Result<(String, u64)> {
             break;
         }
     }
-    Ok((format!("blake3:{}", hasher.finalize().to_hex()), hasher.count()))
+    Ok(FileHash { hash: format!("blake3:{}", hasher.finalize().to_hex()), bytes: hasher.count() })
 }
 
 /// Bytes [`hash_file`] reads and hashes at once.
@@ -165,7 +165,7 @@ pub struct StepResult {
     pub hashes: BTreeMap<String, FileHash>,
 }
 
-/// A file's `blake3:` hash and size.
+/// A file's `blake3:` hash and size (the runtime stores files under it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileHash {
     /// `blake3:<hex>`.
@@ -262,7 +262,7 @@ mod tests {
             let path = dir.path().join(format!("f{size}"));
             std::fs::write(&path, &bytes).unwrap();
             let expected = format!("blake3:{}", blake3::hash(&bytes).to_hex());
-            assert_eq!(super::hash_file(&path).unwrap(), (expected, size as u64));
+            assert_eq!(super::hash_file(&path).unwrap(), super::FileHash { hash: expected, bytes: size as u64 });
         }
         assert!(super::hash_file(&dir.path().join("missing")).is_err());
     }

@@ -120,8 +120,8 @@ pub fn write_parquet(table: &DataFrame, path: &Path) -> Result<FileHash, StepErr
 pub struct ParquetSink {
     path: std::path::PathBuf,
     writer: polars::io::parquet::write::BatchedWriter<BufWriter<HashingFile>>,
-    /// What has reached the file so far: its hash and size.
-    hashed: Arc<Mutex<(blake3::Hasher, u64)>>,
+    /// The hash of what has reached the file so far.
+    hashed: Arc<Mutex<blake3::Hasher>>,
     /// How each column's values are encoded, as the writer would choose.
     encodings: Vec<Vec<Encoding>>,
     /// Rows handed over but not written yet, fewer than a row group.
@@ -149,7 +149,7 @@ impl ParquetSink {
     pub fn create(path: &Path, schema: &Schema) -> Result<ParquetSink, StepError> {
         let arrow = schema.to_arrow(CompatLevel::newest());
         let encodings = polars::io::parquet::write::get_encodings(&arrow).iter().cloned().collect();
-        let hashed = Arc::new(Mutex::new((blake3::Hasher::new(), 0)));
+        let hashed = Arc::new(Mutex::new(blake3::Hasher::new()));
         let file = HashingFile { file: create(path)?, hashed: Arc::clone(&hashed) };
         let writer = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
             .with_compression(ParquetCompression::Uncompressed)
@@ -226,25 +226,24 @@ impl ParquetSink {
             });
         }
         let hashed = self.hashed.lock().map_err(|_| StepError::Internal("a Parquet writer panicked".to_string()))?;
-        if hashed.1 != size {
-            return Err(StepError::Internal(format!("hashed {} of the {size} bytes written", hashed.1)));
+        if hashed.count() != size {
+            return Err(StepError::Internal(format!("hashed {} of the {size} bytes written", hashed.count())));
         }
-        Ok(FileHash { hash: format!("blake3:{}", hashed.0.finalize().to_hex()), bytes: size })
+        Ok(FileHash { hash: format!("blake3:{}", hashed.finalize().to_hex()), bytes: size })
     }
 }
 
 /// A file that hashes the bytes written to it, as they are written.
 struct HashingFile {
     file: File,
-    hashed: Arc<Mutex<(blake3::Hasher, u64)>>,
+    hashed: Arc<Mutex<blake3::Hasher>>,
 }
 
 impl Write for HashingFile {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         let written = self.file.write(bytes)?;
         let mut hashed = self.hashed.lock().map_err(|_| std::io::Error::other("a Parquet writer panicked"))?;
-        hashed.0.update(&bytes[..written]);
-        hashed.1 += written as u64;
+        hashed.update(&bytes[..written]);
         Ok(written)
     }
 

@@ -132,7 +132,7 @@ impl TrainingData {
         let labelled = |matrix: &FeatureMatrix, labels: &[f32], reference: Option<&Labelled>| {
             let matrix = match quantile_bins {
                 Some(max_bin) => matrix.quantile_dmatrix(labels, max_bin, threads, reference.map(|r| &r.matrix))?,
-                None => matrix.dmatrix(Some(labels), threads)?,
+                None => matrix.dmatrix(labels, threads)?,
             };
             Ok::<_, StepError>(Labelled { matrix, labels: labels.iter().map(|&label| f64::from(label)).collect() })
         };
@@ -168,7 +168,7 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     let started = std::time::Instant::now();
     let (train, valid) = data.matrices(ctx.threads, quantile_bins)?;
     (ctx.log)(&format!(
-        "built the {}training matrix ({} rows × {} features) in {:.2} s",
+        "built the {}XGBoost matrices ({} training rows × {} features) in {:.2} s",
         if quantile_bins.is_some() { "quantile " } else { "" },
         data.train.rows,
         data.features.len(),

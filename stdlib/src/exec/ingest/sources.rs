@@ -32,12 +32,12 @@ pub fn source_files(params: &BTreeMap<String, Json>, project_dir: &Path) -> Resu
 }
 
 fn hash(file: &SourceFile) -> Result<DataFile, StepError> {
-    let (hash, bytes) = crate::exec::hash_file(&file.path).map_err(|source| StepError::Io {
+    let hashed = crate::exec::hash_file(&file.path).map_err(|source| StepError::Io {
         action: "read",
         path: file.path.clone(),
         source,
     })?;
-    Ok(DataFile { path: file.relative.clone(), hash, bytes })
+    Ok(DataFile { path: file.relative.clone(), hash: hashed.hash, bytes: hashed.bytes })
 }
 
 fn is_glob(pattern: &str) -> bool {

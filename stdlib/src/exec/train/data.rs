@@ -79,13 +79,11 @@ impl FeatureMatrix {
         Ok(self.columns.iter().map(Vec::as_slice).collect())
     }
 
-    /// An XGBoost matrix of these features (NaN marks a missing value), with `labels` when given,
+    /// An XGBoost matrix of these features (NaN marks a missing value) and their `labels`,
     /// copied into XGBoost on up to `threads` threads.
-    pub fn dmatrix(&self, labels: Option<&[f32]>, threads: usize) -> Result<DMatrix, StepError> {
+    pub fn dmatrix(&self, labels: &[f32], threads: usize) -> Result<DMatrix, StepError> {
         let mut matrix = DMatrix::from_columns(&self.slices()?, threads).map_err(xgboost_error)?;
-        if let Some(labels) = labels {
-            matrix.set_labels(labels).map_err(xgboost_error)?;
-        }
+        matrix.set_labels(labels).map_err(xgboost_error)?;
         Ok(matrix)
     }
 
