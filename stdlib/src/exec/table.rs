@@ -2,13 +2,16 @@
 //! custom steps bring, and the small conversions every table step shares.
 //!
 //! Every artifact table is written by [`write_parquet`] (or a [`ParquetSink`]) with fixed
-//! settings (uncompressed pages, row groups of a fixed size, polars' default encodings and
-//! statistics), so the same rows give the same bytes on any machine and with any number of
-//! threads. Uncompressed, because an artifact is written once and read by the next step on the
-//! same disk: compressing took more time than anything else in the data steps (zstd more than
-//! LZ4), and the tables are mostly floats, which compress little (a 1M-row benchmark's
-//! artifacts are 308 MB uncompressed, 228 MB with LZ4). Text is still dictionary-encoded and
-//! nulls run-length encoded. Category columns are
+//! settings (uncompressed pages, row groups of a fixed size, fixed encodings, no statistics),
+//! so the same rows give the same bytes on any machine and with any number of threads.
+//! Uncompressed, because an artifact is written once and read by the next step on the same
+//! disk: compressing took more time than anything else in the data steps (zstd more than LZ4),
+//! and the tables are mostly floats, which compress little (a 1M-row benchmark's artifacts are
+//! 308 MB uncompressed, 228 MB with LZ4). Text and integers are dictionary-encoded and nulls
+//! run-length encoded, as polars does; floats are written plain, without the cardinality
+//! estimate polars takes of every float column to decide, since measured values are nearly
+//! all distinct. No min/max statistics either: nothing reads an artifact by ranges of values,
+//! and computing them was a tenth of the time spent writing. Category columns are
 //! stored as plain `String` columns: their levels live in the plan's schema, not in the file,
 //! which keeps the files readable by any tool and keeps one representation across all steps.
 
@@ -124,6 +127,8 @@ pub struct ParquetSink {
     hashed: Arc<Mutex<blake3::Hasher>>,
     /// How each column's values are encoded, as the writer would choose.
     encodings: Vec<Vec<Encoding>>,
+    /// Sends what is written to the disk while the rest is being written.
+    flusher: Flusher,
     /// Rows handed over but not written yet, fewer than a row group.
     pending: Option<DataFrame>,
 }
@@ -134,10 +139,10 @@ impl std::fmt::Debug for ParquetSink {
     }
 }
 
-/// The page options of every artifact: the writer's defaults, uncompressed.
+/// The page options of every artifact: uncompressed, without statistics.
 fn write_options() -> WriteOptions {
     WriteOptions {
-        statistics: StatisticsOptions::default(),
+        statistics: StatisticsOptions::empty(),
         version: Version::V1,
         compression: CompressionOptions::Uncompressed,
         data_page_size: None,
@@ -148,14 +153,21 @@ impl ParquetSink {
     /// Starts the file at `path` for rows of `schema`.
     pub fn create(path: &Path, schema: &Schema) -> Result<ParquetSink, StepError> {
         let arrow = schema.to_arrow(CompatLevel::newest());
-        let encodings = polars::io::parquet::write::get_encodings(&arrow).iter().cloned().collect();
+        let encodings = polars::io::parquet::write::get_encodings(&arrow)
+            .iter()
+            .zip(schema.iter_values())
+            .map(|(encoding, dtype)| if dtype.is_float() { vec![Encoding::Plain] } else { encoding.clone() })
+            .collect();
         let hashed = Arc::new(Mutex::new(blake3::Hasher::new()));
-        let file = HashingFile { file: create(path)?, hashed: Arc::clone(&hashed) };
+        let file = create(path)?;
+        let flusher = Flusher::start(&file, path)?;
+        let file = HashingFile { file, hashed: Arc::clone(&hashed) };
         let writer = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
             .with_compression(ParquetCompression::Uncompressed)
+            .with_statistics(write_options().statistics)
             .batched(schema)
             .map_err(|error| Self::failed(path, error))?;
-        Ok(ParquetSink { path: path.to_path_buf(), writer, hashed, encodings, pending: None })
+        Ok(ParquetSink { path: path.to_path_buf(), writer, hashed, encodings, flusher, pending: None })
     }
 
     fn failed(path: &Path, error: PolarsError) -> StepError {
@@ -202,7 +214,9 @@ impl ParquetSink {
             })
             .map_err(|error| Self::failed(&self.path, error))?;
         let columns: Vec<Vec<CompressedPage>> = columns.into_iter().flatten().collect();
-        self.writer.write_row_group(rows, &columns).map_err(|error| Self::failed(&self.path, error))
+        self.writer.write_row_group(rows, &columns).map_err(|error| Self::failed(&self.path, error))?;
+        self.flusher.flush();
+        Ok(())
     }
 
     /// Writes the rows still pending and the file's footer. Returns the file's hash, taken as
@@ -215,6 +229,7 @@ impl ParquetSink {
         // Dropping the writer flushes its buffer, and would swallow an error doing it: the
         // file's size on disk says whether every byte got there.
         drop(self.writer);
+        self.flusher.finish().map_err(|source| StepError::Io { action: "write", path: self.path.clone(), source })?;
         let written = std::fs::metadata(&self.path)
             .map_err(|source| StepError::Io { action: "write", path: self.path.clone(), source })?
             .len();
@@ -230,6 +245,65 @@ impl ParquetSink {
             return Err(StepError::Internal(format!("hashed {} of the {size} bytes written", hashed.count())));
         }
         Ok(FileHash { hash: format!("blake3:{}", hashed.finalize().to_hex()), bytes: size })
+    }
+}
+
+/// Sends a file's written bytes on to the disk from a thread of its own while the writer goes
+/// on, so that the store's `fsync` of the finished artifact waits for little more than its last
+/// row group instead of all of it: the kernel would otherwise start writing a step's artifacts
+/// only when asked to sync them, and at 1M rows that wait was most of the time between two steps.
+struct Flusher {
+    requests: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Flusher {
+    fn start(file: &File, path: &Path) -> Result<Flusher, StepError> {
+        let file =
+            file.try_clone().map_err(|source| StepError::Io { action: "write", path: path.to_path_buf(), source })?;
+        let (requests, received) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("flush".to_string())
+            .spawn(move || {
+                while received.recv().is_ok() {
+                    // Requests that came in meanwhile are covered by this one.
+                    while received.try_recv().is_ok() {}
+                    file.sync_data()?;
+                }
+                Ok(())
+            })
+            .map_err(|source| StepError::Io { action: "write", path: path.to_path_buf(), source })?;
+        Ok(Flusher { requests: Some(requests), thread: Some(thread) })
+    }
+
+    /// Asks for what has reached the file so far to go to the disk; returns at once.
+    fn flush(&self) {
+        if let Some(requests) = &self.requests {
+            let _ = requests.send(());
+        }
+    }
+
+    /// Waits for the flushes asked for; fails with the first error the disk reported.
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.requests = None;
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(std::io::Error::other("the thread writing to the disk panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        // A sink dropped unfinished (its step failed) still waits for its thread.
+        let _ = self.finish();
+    }
+}
+
+impl std::fmt::Debug for Flusher {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Flusher").finish_non_exhaustive()
     }
 }
 
@@ -632,7 +706,8 @@ mod tests {
     #[test]
     fn the_sink_writes_what_polars_own_writer_writes() {
         // The sink encodes row groups itself, in parallel: the file must be the one polars'
-        // own batched writer makes from the same row groups, text and nulls included.
+        // own batched writer makes from the same row groups with the same settings, text and
+        // nulls included. (Polars too writes floats plain when they are nearly all distinct.)
         let dir = tempfile::tempdir().unwrap();
         let rows = ROW_GROUP_SIZE + 77;
         let table = df!(
@@ -646,6 +721,7 @@ mod tests {
         let theirs = dir.path().join("theirs.parquet");
         let mut writer = ParquetWriter::new(File::create(&theirs).unwrap())
             .with_compression(ParquetCompression::Uncompressed)
+            .with_statistics(StatisticsOptions::empty())
             .batched(table.schema())
             .unwrap();
         for offset in [0, ROW_GROUP_SIZE] {
@@ -663,6 +739,22 @@ mod tests {
             hash,
             FileHash { hash: format!("blake3:{}", blake3::hash(&ours).to_hex()), bytes: ours.len() as u64 }
         );
+    }
+
+    #[test]
+    fn floats_are_written_plain_and_integers_as_a_dictionary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let rows = 10_000;
+        // Ten distinct values each: a dictionary would take a few bits a row.
+        let floats = df!("level" => (0..rows).map(|row| (row % 10) as f64).collect::<Vec<_>>()).unwrap();
+        write_parquet(&floats, &path).unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > rows as u64 * 8);
+        assert!(read_parquet(&path).unwrap().equals_missing(&floats));
+        let integers = df!("level" => (0..rows).map(|row| (row % 10) as i64).collect::<Vec<_>>()).unwrap();
+        write_parquet(&integers, &path).unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() < rows as u64);
+        assert!(read_parquet(&path).unwrap().equals_missing(&integers));
     }
 
     #[test]
