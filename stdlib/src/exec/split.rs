@@ -126,22 +126,29 @@ fn classes(data: &DataFrame, column: &str, name: &str) -> Result<Vec<Vec<usize>>
     let values = data.column(column).map_err(|_| {
         StepError::data(format!("split `{name}` stratifies by column `{column}`, which the table does not have"))
     })?;
-    let keys = values
-        .cast(&DataType::String)
-        .map_err(|error| StepError::polars(format!("cannot read the classes of column `{column}`"), error))?;
-    let keys = keys.str().map_err(|error| StepError::polars(format!("cannot read column `{column}`"), error))?;
-    let mut order: Vec<Option<&str>> = Vec::new();
-    let mut groups: std::collections::BTreeMap<Option<&str>, Vec<usize>> = std::collections::BTreeMap::new();
-    for (row, key) in keys.iter().enumerate() {
-        groups
-            .entry(key)
-            .or_insert_with(|| {
-                order.push(key);
-                Vec::new()
-            })
-            .push(row);
+    let unreadable = |error| StepError::polars(format!("cannot read the classes of column `{column}`"), error);
+    // Integer and boolean labels are grouped as numbers, anything else by its text.
+    if values.dtype().is_integer() || values.dtype().is_bool() {
+        let keys = values.cast(&DataType::Int64).map_err(unreadable)?;
+        Ok(group_rows(keys.i64().map_err(unreadable)?.iter()))
+    } else {
+        let keys = values.cast(&DataType::String).map_err(unreadable)?;
+        Ok(group_rows(keys.str().map_err(unreadable)?.iter()))
     }
-    Ok(order.into_iter().filter_map(|key| groups.remove(&key)).collect())
+}
+
+/// Row indices grouped by key, groups in order of their key's first appearance.
+fn group_rows<K: std::hash::Hash + Eq>(keys: impl Iterator<Item = K>) -> Vec<Vec<usize>> {
+    let mut index: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (row, key) in keys.enumerate() {
+        let group = *index.entry(key).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[group].push(row);
+    }
+    groups
 }
 
 /// Fisher–Yates with unbiased bounded draws.
@@ -277,6 +284,19 @@ mod tests {
             assert_eq!(ids.len(), 20);
             assert_eq!(ids.iter().filter(|id| *id % 4 == 0).count(), 5, "{part}");
         }
+    }
+
+    #[test]
+    fn classes_are_grouped_alike_whatever_the_label_type() {
+        // Numbers are grouped as numbers and text as text, in order of first appearance, nulls
+        // a class of their own: the same rows go to the same parts either way.
+        let numbers = df!("label" => [Some(3i64), None, Some(1), Some(3), None, Some(1), Some(2)]).unwrap();
+        let text = df!("label" => [Some("3"), None, Some("1"), Some("3"), None, Some("1"), Some("2")]).unwrap();
+        let expected = vec![vec![0, 3], vec![1, 4], vec![2, 5], vec![6]];
+        assert_eq!(classes(&numbers, "label", "s").unwrap(), expected);
+        assert_eq!(classes(&text, "label", "s").unwrap(), expected);
+        let flags = df!("label" => [true, false, true]).unwrap();
+        assert_eq!(classes(&flags, "label", "s").unwrap(), vec![vec![0, 2], vec![1]]);
     }
 
     #[test]
