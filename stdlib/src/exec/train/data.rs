@@ -9,6 +9,8 @@
 
 use crate::exec::xgboost::DMatrix;
 use polars::prelude::*;
+use polars_core::runtime::RAYON;
+use rayon::prelude::*;
 use serde_json::Value as Json;
 
 use crate::exec::metrics::Task;
@@ -28,15 +30,21 @@ impl FeatureMatrix {
     /// Reads `features` from `table` (named `table_name` in messages): numbers and booleans as
     /// `f32`, nulls as NaN.
     pub fn from_table(table: &DataFrame, features: &[String], table_name: &str) -> Result<FeatureMatrix, StepError> {
-        let columns = features
-            .iter()
-            .map(|feature| {
-                let column = table.column(feature).map_err(|_| StepError::Data {
-                    message: format!("feature `{feature}` is not a column of {table_name}"),
-                    details: vec![format!("its columns are {}", column_names(table))],
-                })?;
-                floats(column, table_name)
+        let columns = RAYON
+            .install(|| {
+                features
+                    .par_iter()
+                    .map(|feature| {
+                        let column = table.column(feature).map_err(|_| StepError::Data {
+                            message: format!("feature `{feature}` is not a column of {table_name}"),
+                            details: vec![format!("its columns are {}", column_names(table))],
+                        })?;
+                        floats(column, table_name)
+                    })
+                    .collect::<Vec<_>>()
             })
+            // In feature order, so that the error reported is the first feature's.
+            .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
         Ok(FeatureMatrix { rows: table.height(), columns })
     }
@@ -61,12 +69,21 @@ impl FeatureMatrix {
         for batch in features.chunks(READ_BATCH) {
             let table = crate::exec::table::read_parquet_columns(path, batch)?;
             matrix.rows = table.height();
-            for feature in batch {
-                let column = table.column(feature).map_err(|error| {
-                    StepError::polars(format!("cannot read feature `{feature}` of {table_name}"), error)
-                })?;
-                matrix.columns.push(floats(column, table_name)?);
-            }
+            let columns = RAYON
+                .install(|| {
+                    batch
+                        .par_iter()
+                        .map(|feature| {
+                            let column = table.column(feature).map_err(|error| {
+                                StepError::polars(format!("cannot read feature `{feature}` of {table_name}"), error)
+                            })?;
+                            floats(column, table_name)
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()?;
+            matrix.columns.extend(columns);
             schema.extend(super::preprocess::feature_schema(&table, batch));
         }
         Ok((matrix, schema))
