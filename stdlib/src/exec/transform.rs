@@ -14,6 +14,8 @@ mod lower;
 use std::collections::BTreeMap;
 
 use polars::prelude::*;
+use polars_core::runtime::RAYON;
+use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
@@ -475,18 +477,29 @@ fn impute(
     previous: Option<&FittedOp>,
     place: &Place,
 ) -> Result<(DataFrame, FittedOp), StepError> {
+    // The fill values first: fitted on every core, one column each, or read from the fitted
+    // statistics. Errors are reported for the first column that has one, as in order.
+    let fills: Vec<Result<(FillValue, DataType), StepError>> = RAYON.install(|| {
+        columns
+            .par_iter()
+            .map(|name| {
+                let column = place.column(&table, name)?;
+                let dtype = column.dtype().clone();
+                let fill = match previous {
+                    Some(FittedOp::Impute { values, .. }) => {
+                        let stored = values.get(name).ok_or_else(|| missing_fitted(name, place))?;
+                        FillValue::from_json(stored, &dtype).ok_or_else(|| missing_fitted(name, place))?
+                    }
+                    _ => fit_fill(column.as_materialized_series(), strategy, value, place)?,
+                };
+                Ok((fill, dtype))
+            })
+            .collect()
+    });
+    let fills = fills.into_iter().collect::<Result<Vec<_>, _>>()?;
     let mut values = BTreeMap::new();
     let mut table = table;
-    for name in columns {
-        let column = place.column(&table, name)?;
-        let dtype = column.dtype().clone();
-        let fill = match previous {
-            Some(FittedOp::Impute { values, .. }) => {
-                let stored = values.get(name).ok_or_else(|| missing_fitted(name, place))?;
-                FillValue::from_json(stored, &dtype).ok_or_else(|| missing_fitted(name, place))?
-            }
-            _ => fit_fill(column.as_materialized_series(), strategy, value, place)?,
-        };
+    for (name, (fill, dtype)) in columns.iter().zip(fills) {
         values.insert(name.clone(), fill.to_json());
         // A column at a time: each filled column replaces its original before the next is made.
         let filled = col(name.as_str()).fill_null(fill.literal(&dtype));
