@@ -120,17 +120,32 @@ pub fn write_parquet(table: &DataFrame, path: &Path) -> Result<FileHash, StepErr
 /// groups of exactly [`ROW_GROUP_SIZE`] rows (the last one shorter), each written as soon as
 /// it is complete: the same rows give the same bytes however they are handed over, and
 /// writing holds about one row group in memory, never a second copy of the table.
+///
+/// Row groups are encoded on polars' thread pool and written by a thread of the sink's own,
+/// which hashes the bytes and sends them on to the disk while the caller makes the next row
+/// group: the step's thread no longer waits for the file.
 pub struct ParquetSink {
     path: std::path::PathBuf,
-    writer: polars::io::parquet::write::BatchedWriter<BufWriter<HashingFile>>,
+    /// Encoded row groups on their way to the writing thread (at most one waits).
+    groups: Option<std::sync::mpsc::SyncSender<Written>>,
+    /// The writing thread; it returns the file's size.
+    writing: Option<std::thread::JoinHandle<Result<u64, StepError>>>,
+    /// The file's Parquet columns.
+    fields: Vec<ParquetType>,
     /// The hash of what has reached the file so far.
     hashed: Arc<Mutex<blake3::Hasher>>,
     /// How each column's values are encoded, as the writer would choose.
     encodings: Vec<Vec<Encoding>>,
-    /// Sends what is written to the disk while the rest is being written.
-    flusher: Flusher,
     /// Rows handed over but not written yet, fewer than a row group.
     pending: Option<DataFrame>,
+}
+
+/// What the writing thread of a [`ParquetSink`] is handed.
+enum Written {
+    /// A row group: its rows and its columns' pages.
+    Group(u64, Vec<Vec<CompressedPage>>),
+    /// The end of the file: write the footer.
+    Footer,
 }
 
 impl std::fmt::Debug for ParquetSink {
@@ -162,12 +177,27 @@ impl ParquetSink {
         let file = create(path)?;
         let flusher = Flusher::start(&file, path)?;
         let file = HashingFile { file, hashed: Arc::clone(&hashed) };
-        let writer = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
+        let mut writer = ParquetWriter::new(BufWriter::with_capacity(1 << 20, file))
             .with_compression(ParquetCompression::Uncompressed)
             .with_statistics(write_options().statistics)
             .batched(schema)
             .map_err(|error| Self::failed(path, error))?;
-        Ok(ParquetSink { path: path.to_path_buf(), writer, hashed, encodings, flusher, pending: None })
+        let fields = writer.parquet_schema().fields().to_vec();
+        let (groups, received) = std::sync::mpsc::sync_channel(1);
+        let target = path.to_path_buf();
+        let writing = std::thread::Builder::new()
+            .name("parquet-writer".to_string())
+            .spawn(move || write_groups(writer, flusher, &received, &target))
+            .map_err(|source| StepError::Io { action: "write", path: path.to_path_buf(), source })?;
+        Ok(ParquetSink {
+            path: path.to_path_buf(),
+            groups: Some(groups),
+            writing: Some(writing),
+            fields,
+            hashed,
+            encodings,
+            pending: None,
+        })
     }
 
     fn failed(path: &Path, error: PolarsError) -> StepError {
@@ -200,7 +230,7 @@ impl ParquetSink {
         let Some(batch) = group.iter_chunks(CompatLevel::newest(), false).next() else {
             return Ok(());
         };
-        let fields = self.writer.parquet_schema().fields().to_vec();
+        let fields = self.fields.clone();
         let encodings = &self.encodings;
         let columns = RAYON
             .install(|| {
@@ -214,9 +244,26 @@ impl ParquetSink {
             })
             .map_err(|error| Self::failed(&self.path, error))?;
         let columns: Vec<Vec<CompressedPage>> = columns.into_iter().flatten().collect();
-        self.writer.write_row_group(rows, &columns).map_err(|error| Self::failed(&self.path, error))?;
-        self.flusher.flush();
-        Ok(())
+        self.send(Written::Group(rows, columns))
+    }
+
+    /// Hands the writing thread a row group or the footer; when it has stopped, fails with
+    /// the error that stopped it.
+    fn send(&mut self, written: Written) -> Result<(), StepError> {
+        if self.groups.as_ref().is_some_and(|groups| groups.send(written).is_ok()) {
+            return Ok(());
+        }
+        Err(self.join().err().unwrap_or_else(|| StepError::Internal("a Parquet writer stopped early".to_string())))
+    }
+
+    /// Waits for the writing thread to end; returns the file's size.
+    fn join(&mut self) -> Result<u64, StepError> {
+        self.groups = None;
+        match self.writing.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(StepError::Internal("a Parquet writer panicked".to_string())),
+            None => Err(StepError::Internal("a Parquet writer stopped early".to_string())),
+        }
     }
 
     /// Writes the rows still pending and the file's footer. Returns the file's hash, taken as
@@ -225,11 +272,8 @@ impl ParquetSink {
         if let Some(rows) = self.pending.take() {
             self.write_group(rows)?;
         }
-        let size = self.writer.finish().map_err(|error| Self::failed(&self.path, error))?;
-        // Dropping the writer flushes its buffer, and would swallow an error doing it: the
-        // file's size on disk says whether every byte got there.
-        drop(self.writer);
-        self.flusher.finish().map_err(|source| StepError::Io { action: "write", path: self.path.clone(), source })?;
+        self.send(Written::Footer)?;
+        let size = self.join()?;
         let written = std::fs::metadata(&self.path)
             .map_err(|source| StepError::Io { action: "write", path: self.path.clone(), source })?
             .len();
@@ -246,6 +290,45 @@ impl ParquetSink {
         }
         Ok(FileHash { hash: format!("blake3:{}", hashed.finalize().to_hex()), bytes: size })
     }
+}
+
+impl Drop for ParquetSink {
+    fn drop(&mut self) {
+        // A sink dropped unfinished (its step failed) waits for its thread, which stops
+        // without a footer: the file is incomplete, and the runtime discards it.
+        let _ = self.join();
+    }
+}
+
+/// The writing thread of a [`ParquetSink`]: writes each row group it is handed, hashing the
+/// bytes as they go and sending them on to the disk, then the footer. Returns the file's size.
+fn write_groups(
+    mut writer: polars::io::parquet::write::BatchedWriter<BufWriter<HashingFile>>,
+    mut flusher: Flusher,
+    received: &std::sync::mpsc::Receiver<Written>,
+    path: &Path,
+) -> Result<u64, StepError> {
+    for written in received {
+        match written {
+            Written::Group(rows, columns) => {
+                writer.write_row_group(rows, &columns).map_err(|error| ParquetSink::failed(path, error))?;
+                flusher.flush();
+            }
+            Written::Footer => {
+                let size = writer.finish().map_err(|error| ParquetSink::failed(path, error))?;
+                // Dropping the writer flushes its buffer, and would swallow an error doing it:
+                // the file's size on disk says whether every byte got there.
+                drop(writer);
+                flusher.finish().map_err(|source| StepError::Io {
+                    action: "write",
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                return Ok(size);
+            }
+        }
+    }
+    Err(StepError::Internal(format!("`{}` was left without its footer", path.display())))
 }
 
 /// Sends a file's written bytes on to the disk from a thread of its own while the writer goes
@@ -739,6 +822,20 @@ mod tests {
             hash,
             FileHash { hash: format!("blake3:{}", blake3::hash(&ours).to_hex()), bytes: ours.len() as u64 }
         );
+    }
+
+    #[test]
+    fn a_sink_dropped_unfinished_stops_its_threads_and_leaves_no_valid_file() {
+        // A step that fails mid-write drops its sink: the threads stop, and what was written
+        // has no footer, so it can never be read as a finished table.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("partial.parquet");
+        let table = df!("x" => (0..ROW_GROUP_SIZE as i64 + 5).collect::<Vec<_>>()).unwrap();
+        let mut sink = ParquetSink::create(&path, table.schema()).unwrap();
+        sink.push(&table).unwrap();
+        drop(sink);
+        assert!(std::fs::metadata(&path).unwrap().len() > 0);
+        assert!(read_parquet(&path).is_err());
     }
 
     #[test]
