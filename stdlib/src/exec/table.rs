@@ -11,7 +11,7 @@
 //! run-length encoded, as polars does; floats are written plain, without the cardinality
 //! estimate polars takes of every float column to decide, since measured values are nearly
 //! all distinct. No min/max statistics either: nothing reads an artifact by ranges of values,
-//! and computing them was a tenth of the time spent writing. Category columns are
+//! and computing them is one more pass over every column. Category columns are
 //! stored as plain `String` columns: their levels live in the plan's schema, not in the file,
 //! which keeps the files readable by any tool and keeps one representation across all steps.
 
