@@ -838,6 +838,22 @@ mod tests {
         assert!(read_parquet(&path).is_err());
     }
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_is_an_error_from_push_or_finish_never_a_hang() {
+        // Every write to /dev/full fails with ENOSPC: the writing thread stops, and the sink
+        // reports why instead of waiting for it or claiming the file was written.
+        let full = Path::new("/dev/full");
+        let table = df!("x" => (0..3 * ROW_GROUP_SIZE as i64).collect::<Vec<_>>()).unwrap();
+        let mut sink = ParquetSink::create(full, table.schema()).unwrap();
+        let error = match sink.push(&table) {
+            Err(error) => error,
+            Ok(()) => sink.finish().unwrap_err(),
+        };
+        let message = format!("{error}");
+        assert!(message.contains("No space left on device"), "{message}");
+    }
+
     #[test]
     fn floats_are_written_plain_and_integers_as_a_dictionary() {
         let dir = tempfile::tempdir().unwrap();
