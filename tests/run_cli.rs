@@ -295,6 +295,12 @@ fn a_run_whose_process_died_is_marked_failed_and_a_live_one_is_left_alone() {
     std::fs::create_dir_all(store.join("runs")).unwrap();
     let lease = std::fs::File::create(store.join("runs/1.lock")).unwrap();
     lease.lock().unwrap();
+    // What a step of run 1 was writing when its process died; another run's is left alone.
+    let scratch = store.join("tmp/run-1-a1b2c3");
+    std::fs::create_dir_all(&scratch).unwrap();
+    std::fs::write(scratch.join("table.parquet"), b"half written").unwrap();
+    let other = store.join("tmp/run-11-d4e5f6");
+    std::fs::create_dir_all(&other).unwrap();
     let status = |id: i64| -> String {
         let listed = project.mlopsc(&["runs", "list", "--json"]);
         let runs: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("runs list --json");
@@ -306,6 +312,7 @@ fn a_run_whose_process_died_is_marked_failed_and_a_live_one_is_left_alone() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(status(1), "running", "a run whose lease is held is alive");
     assert_eq!(status(2), "succeeded");
+    assert!(scratch.exists(), "a live run's scratch folder is kept");
 
     drop(lease); // the process that held it is gone
     let output = project.mlopsc(&["run", "--quiet"]);
@@ -313,6 +320,8 @@ fn a_run_whose_process_died_is_marked_failed_and_a_live_one_is_left_alone() {
     assert_eq!(status(1), "failed", "a run nobody holds is abandoned");
     assert_eq!(status(3), "succeeded");
     assert!(!store.join("runs/1.lock").exists(), "the dead run's lease file is gone");
+    assert!(!scratch.exists(), "the dead run's half-written outputs are gone");
+    assert!(other.exists(), "another run's scratch folder is left alone");
     assert!(!store.join("runs/3.lock").exists(), "a finished run leaves no lease file");
 }
 

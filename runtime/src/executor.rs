@@ -591,7 +591,7 @@ pub fn execute_step(
     drop(connection);
     events(Event::StepStarted { step: step.id.clone(), reason: reason.clone() });
 
-    let scratch = store.scratch()?;
+    let scratch = store.scratch_for_run(request.run_id)?;
     let output_paths: BTreeMap<String, PathBuf> = step
         .outputs
         .iter()

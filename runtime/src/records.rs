@@ -164,6 +164,8 @@ pub fn reap_abandoned_runs(store: &Store, connection: &Connection) -> Result<Vec
                     params![now(), run_id],
                 )
                 .map_err(|source| store.db_error(source))?;
+            // Its steps' half-written outputs, which the killed process could not remove.
+            store.remove_run_scratch(run_id);
             reaped.push(run_id);
         }
     }

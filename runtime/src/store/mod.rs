@@ -143,12 +143,36 @@ impl Store {
 
     /// A fresh folder under `tmp/` for outputs being written; removed when dropped.
     pub fn scratch(&self) -> Result<tempfile::TempDir, StoreError> {
+        self.scratch_named("step-")
+    }
+
+    /// Like [`Store::scratch`], for a step of run `run_id`: named after the run, so that what a
+    /// killed run leaves behind can be found and removed once the run is known to be dead
+    /// ([`Store::remove_run_scratch`]).
+    pub fn scratch_for_run(&self, run_id: i64) -> Result<tempfile::TempDir, StoreError> {
+        self.scratch_named(&run_scratch_prefix(run_id))
+    }
+
+    fn scratch_named(&self, prefix: &str) -> Result<tempfile::TempDir, StoreError> {
         let tmp = self.root.join("tmp");
-        tempfile::Builder::new().prefix("step-").tempdir_in(&tmp).map_err(|source| StoreError::Io {
+        tempfile::Builder::new().prefix(prefix).tempdir_in(&tmp).map_err(|source| StoreError::Io {
             action: "create a folder in",
             path: tmp,
             source,
         })
+    }
+
+    /// Removes the scratch folders of run `run_id`, which must be dead: a killed process
+    /// cannot remove its own. Best effort: a folder that cannot be removed is left for the next
+    /// time.
+    pub fn remove_run_scratch(&self, run_id: i64) {
+        let prefix = run_scratch_prefix(run_id);
+        let Ok(entries) = std::fs::read_dir(self.root.join("tmp")) else { return };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
     }
 
     /// Moves a finished file into the store under its hash and returns the reference. The file
@@ -203,6 +227,11 @@ impl Store {
         })?;
         self.put(&copy)
     }
+}
+
+/// How the scratch folders of a run's steps are named: `run-7-` and a random suffix.
+fn run_scratch_prefix(run_id: i64) -> String {
+    format!("run-{run_id}-")
 }
 
 /// The `blake3:` hash and size of a file.
