@@ -175,6 +175,18 @@ fn impute_needs_values_and_fitting_constants() {
 }
 
 #[test]
+fn of_several_columns_that_cannot_be_imputed_the_first_is_named() {
+    // Fill values are fitted on every core; the error is still the first column's.
+    let table = df!("ok" => [Some(1.0f64), None], "text" => ["a", "b"], "empty" => [None::<f64>, None]).unwrap();
+    for columns in [json!(["ok", "text", "empty"]), json!(["empty", "text"])] {
+        let first = columns[usize::from(columns[0] == "ok")].as_str().unwrap().to_string();
+        let (_, result) = run(&table, json!([{"op": "impute", "columns": columns, "strategy": "median"}]));
+        let message = result.unwrap_err().to_string();
+        assert!(message.contains(&format!("column `{first}`")), "{message}");
+    }
+}
+
+#[test]
 fn drop_keep_rename_and_cast() {
     let table = df!("a" => ["1", "2"], "b" => [1.5f64, 2.5], "c" => [true, false]).unwrap();
     let ops = json!([
