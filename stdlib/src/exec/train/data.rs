@@ -469,6 +469,13 @@ mod tests {
         assert_eq!(matrix.columns[1], vec![1.0, 0.0]);
         let text = FeatureMatrix::from_table(&table, &["s".to_string()], "t").unwrap_err().to_string();
         assert!(text.contains("feature `s`"), "{text}");
+        // Columns are converted on every core; the error is still the first bad feature's.
+        let two = df!("a" => [1i64, 2], "s" => ["x", "y"], "r" => ["p", "q"]).unwrap();
+        for (features, first) in [(["a", "r", "s"], "r"), (["s", "a", "r"], "s")] {
+            let features: Vec<String> = features.iter().map(|name| name.to_string()).collect();
+            let text = FeatureMatrix::from_table(&two, &features, "t").unwrap_err().to_string();
+            assert!(text.contains(&format!("feature `{first}`")), "{text}");
+        }
         let missing = FeatureMatrix::from_table(&table, &["z".to_string()], "t").unwrap_err();
         assert!(crate::exec::table::testing::error_text(&missing).contains("`a`, `b`, `s`"));
         assert_eq!(feature_names(None, &table, "b"), vec!["a".to_string(), "s".to_string()]);
