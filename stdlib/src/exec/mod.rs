@@ -138,6 +138,19 @@ pub fn hash_file(path: &std::path::Path) -> std::io::Result<FileHash> {
 /// Bytes [`hash_file`] reads and hashes at once.
 const HASH_BLOCK: usize = 4 << 20;
 
+/// `work` applied to every item on polars' thread pool (one task an item: a column, say),
+/// results in the items' order. Fails with the error of the first item that has one, as a
+/// loop would, whichever finished first.
+pub(crate) fn on_every_core<T: Sync, R: Send>(
+    items: &[T],
+    work: impl Fn(&T) -> Result<R, StepError> + Sync,
+) -> Result<Vec<R>, StepError> {
+    use rayon::prelude::*;
+    let results: Vec<Result<R, StepError>> =
+        polars_core::runtime::RAYON.install(|| items.par_iter().map(&work).collect());
+    results.into_iter().collect()
+}
+
 /// A source file read by `ingest`, as recorded for data versioning.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataFile {

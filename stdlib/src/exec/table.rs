@@ -128,12 +128,10 @@ pub struct ParquetSink {
     path: std::path::PathBuf,
     /// Encoded row groups on their way to the writing thread (at most one waits).
     groups: Option<std::sync::mpsc::SyncSender<Written>>,
-    /// The writing thread; it returns the file's size.
-    writing: Option<std::thread::JoinHandle<Result<u64, StepError>>>,
+    /// The writing thread; it returns the file's hash.
+    writing: Option<std::thread::JoinHandle<Result<FileHash, StepError>>>,
     /// The file's Parquet columns.
     fields: Vec<ParquetType>,
-    /// The hash of what has reached the file so far.
-    hashed: Arc<Mutex<blake3::Hasher>>,
     /// How each column's values are encoded, as the writer would choose.
     encodings: Vec<Vec<Encoding>>,
     /// Rows handed over but not written yet, fewer than a row group.
@@ -187,14 +185,13 @@ impl ParquetSink {
         let target = path.to_path_buf();
         let writing = std::thread::Builder::new()
             .name("parquet-writer".to_string())
-            .spawn(move || write_groups(writer, flusher, &received, &target))
+            .spawn(move || write_groups(writer, flusher, &hashed, &received, &target))
             .map_err(|source| StepError::Io { action: "write", path: path.to_path_buf(), source })?;
         Ok(ParquetSink {
             path: path.to_path_buf(),
             groups: Some(groups),
             writing: Some(writing),
             fields,
-            hashed,
             encodings,
             pending: None,
         })
@@ -256,8 +253,8 @@ impl ParquetSink {
         Err(self.join().err().unwrap_or_else(|| StepError::Internal("a Parquet writer stopped early".to_string())))
     }
 
-    /// Waits for the writing thread to end; returns the file's size.
-    fn join(&mut self) -> Result<u64, StepError> {
+    /// Waits for the writing thread to end; returns the file's hash.
+    fn join(&mut self) -> Result<FileHash, StepError> {
         self.groups = None;
         match self.writing.take().map(std::thread::JoinHandle::join) {
             Some(Ok(result)) => result,
@@ -273,22 +270,7 @@ impl ParquetSink {
             self.write_group(rows)?;
         }
         self.send(Written::Footer)?;
-        let size = self.join()?;
-        let written = std::fs::metadata(&self.path)
-            .map_err(|source| StepError::Io { action: "write", path: self.path.clone(), source })?
-            .len();
-        if written != size {
-            return Err(StepError::Io {
-                action: "write",
-                path: self.path.clone(),
-                source: std::io::Error::other(format!("{written} of {size} bytes reached the disk")),
-            });
-        }
-        let hashed = self.hashed.lock().map_err(|_| StepError::Internal("a Parquet writer panicked".to_string()))?;
-        if hashed.count() != size {
-            return Err(StepError::Internal(format!("hashed {} of the {size} bytes written", hashed.count())));
-        }
-        Ok(FileHash { hash: format!("blake3:{}", hashed.finalize().to_hex()), bytes: size })
+        self.join()
     }
 }
 
@@ -300,14 +282,17 @@ impl Drop for ParquetSink {
     }
 }
 
-/// The writing thread of a [`ParquetSink`]: writes each row group it is handed, hashing the
-/// bytes as they go and sending them on to the disk, then the footer. Returns the file's size.
+/// The writing thread of a [`ParquetSink`]: writes each row group it is handed (the file
+/// hashes the bytes into `hashed` as they go) and asks for them to be sent on to the disk,
+/// then the footer. Returns the file's hash, once every byte reached the file.
 fn write_groups(
     mut writer: polars::io::parquet::write::BatchedWriter<BufWriter<HashingFile>>,
     mut flusher: Flusher,
+    hashed: &Mutex<blake3::Hasher>,
     received: &std::sync::mpsc::Receiver<Written>,
     path: &Path,
-) -> Result<u64, StepError> {
+) -> Result<FileHash, StepError> {
+    let io_error = |source| StepError::Io { action: "write", path: path.to_path_buf(), source };
     for written in received {
         match written {
             Written::Group(rows, columns) => {
@@ -319,12 +304,16 @@ fn write_groups(
                 // Dropping the writer flushes its buffer, and would swallow an error doing it:
                 // the file's size on disk says whether every byte got there.
                 drop(writer);
-                flusher.finish().map_err(|source| StepError::Io {
-                    action: "write",
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-                return Ok(size);
+                flusher.finish().map_err(io_error)?;
+                let written = std::fs::metadata(path).map_err(io_error)?.len();
+                if written != size {
+                    return Err(io_error(std::io::Error::other(format!("{written} of {size} bytes reached the disk"))));
+                }
+                let hashed = hashed.lock().map_err(|_| StepError::Internal("a Parquet writer panicked".to_string()))?;
+                if hashed.count() != size {
+                    return Err(StepError::Internal(format!("hashed {} of the {size} bytes written", hashed.count())));
+                }
+                return Ok(FileHash { hash: format!("blake3:{}", hashed.finalize().to_hex()), bytes: size });
             }
         }
     }

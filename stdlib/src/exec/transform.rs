@@ -14,8 +14,6 @@ mod lower;
 use std::collections::BTreeMap;
 
 use polars::prelude::*;
-use polars_core::runtime::RAYON;
-use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
@@ -23,7 +21,7 @@ use fitted::FillValue;
 pub use fitted::{Fitted, FittedOp, ScaleStats};
 
 use super::table::{self, convert, quoted_list, ColumnType, ConvertError};
-use super::{FileHash, StepContext, StepError, StepResult};
+use super::{on_every_core, FileHash, StepContext, StepError, StepResult};
 
 /// One operation, as the plan writes it in `ops`.
 #[derive(Debug, Clone, Deserialize)]
@@ -478,25 +476,19 @@ fn impute(
     place: &Place,
 ) -> Result<(DataFrame, FittedOp), StepError> {
     // The fill values first: fitted on every core, one column each, or read from the fitted
-    // statistics. Errors are reported for the first column that has one, as in order.
-    let fills: Vec<Result<(FillValue, DataType), StepError>> = RAYON.install(|| {
-        columns
-            .par_iter()
-            .map(|name| {
-                let column = place.column(&table, name)?;
-                let dtype = column.dtype().clone();
-                let fill = match previous {
-                    Some(FittedOp::Impute { values, .. }) => {
-                        let stored = values.get(name).ok_or_else(|| missing_fitted(name, place))?;
-                        FillValue::from_json(stored, &dtype).ok_or_else(|| missing_fitted(name, place))?
-                    }
-                    _ => fit_fill(column.as_materialized_series(), strategy, value, place)?,
-                };
-                Ok((fill, dtype))
-            })
-            .collect()
-    });
-    let fills = fills.into_iter().collect::<Result<Vec<_>, _>>()?;
+    // statistics.
+    let fills = on_every_core(columns, |name| {
+        let column = place.column(&table, name)?;
+        let dtype = column.dtype().clone();
+        let fill = match previous {
+            Some(FittedOp::Impute { values, .. }) => {
+                let stored = values.get(name).ok_or_else(|| missing_fitted(name, place))?;
+                FillValue::from_json(stored, &dtype).ok_or_else(|| missing_fitted(name, place))?
+            }
+            _ => fit_fill(column.as_materialized_series(), strategy, value, place)?,
+        };
+        Ok((fill, dtype))
+    })?;
     let mut values = BTreeMap::new();
     let mut table = table;
     for (name, (fill, dtype)) in columns.iter().zip(fills) {

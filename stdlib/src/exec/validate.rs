@@ -321,9 +321,10 @@ fn evaluate(table: &DataFrame, planned: Vec<Planned>) -> Result<Vec<CheckReport>
         let mut report = check.report;
         report.count = u64::from(mask.sum().unwrap_or(0));
         report.passed = report.count == 0;
-        let rows = mask.iter().enumerate().filter(|(_, flag)| *flag == Some(true)).map(|(row, _)| row).take(EXAMPLES);
         // A passed check has no example rows to look for.
         if let (Some(name), false) = (&report.column, report.passed) {
+            let rows =
+                mask.iter().enumerate().filter(|(_, flag)| *flag == Some(true)).map(|(row, _)| row).take(EXAMPLES);
             let values =
                 table.column(name).map_err(|error| StepError::polars(format!("cannot read column `{name}`"), error))?;
             for row in rows {

@@ -9,13 +9,11 @@
 
 use crate::exec::xgboost::DMatrix;
 use polars::prelude::*;
-use polars_core::runtime::RAYON;
-use rayon::prelude::*;
 use serde_json::Value as Json;
 
 use crate::exec::metrics::Task;
 use crate::exec::table::quoted_list;
-use crate::exec::StepError;
+use crate::exec::{on_every_core, StepError};
 
 /// A table's features as XGBoost reads them: one `f32` column a feature.
 #[derive(Debug, Clone)]
@@ -30,22 +28,13 @@ impl FeatureMatrix {
     /// Reads `features` from `table` (named `table_name` in messages): numbers and booleans as
     /// `f32`, nulls as NaN.
     pub fn from_table(table: &DataFrame, features: &[String], table_name: &str) -> Result<FeatureMatrix, StepError> {
-        let columns = RAYON
-            .install(|| {
-                features
-                    .par_iter()
-                    .map(|feature| {
-                        let column = table.column(feature).map_err(|_| StepError::Data {
-                            message: format!("feature `{feature}` is not a column of {table_name}"),
-                            details: vec![format!("its columns are {}", column_names(table))],
-                        })?;
-                        floats(column, table_name)
-                    })
-                    .collect::<Vec<_>>()
-            })
-            // In feature order, so that the error reported is the first feature's.
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()?;
+        let columns = on_every_core(features, |feature| {
+            let column = table.column(feature).map_err(|_| StepError::Data {
+                message: format!("feature `{feature}` is not a column of {table_name}"),
+                details: vec![format!("its columns are {}", column_names(table))],
+            })?;
+            floats(column, table_name)
+        })?;
         Ok(FeatureMatrix { rows: table.height(), columns })
     }
 
@@ -69,20 +58,12 @@ impl FeatureMatrix {
         for batch in features.chunks(READ_BATCH) {
             let table = crate::exec::table::read_parquet_columns(path, batch)?;
             matrix.rows = table.height();
-            let columns = RAYON
-                .install(|| {
-                    batch
-                        .par_iter()
-                        .map(|feature| {
-                            let column = table.column(feature).map_err(|error| {
-                                StepError::polars(format!("cannot read feature `{feature}` of {table_name}"), error)
-                            })?;
-                            floats(column, table_name)
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .into_iter()
-                .collect::<Result<Vec<_>, _>>()?;
+            let columns = on_every_core(batch, |feature| {
+                let column = table.column(feature).map_err(|error| {
+                    StepError::polars(format!("cannot read feature `{feature}` of {table_name}"), error)
+                })?;
+                floats(column, table_name)
+            })?;
             matrix.columns.extend(columns);
             schema.extend(super::preprocess::feature_schema(&table, batch));
         }
