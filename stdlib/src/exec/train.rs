@@ -2,6 +2,7 @@
 //! values laid over the `xgboost` options) and writes `model`, XGBoost's own JSON model, and
 //! `preprocess`, everything serving needs besides the trees (see [`Preprocess`]).
 
+pub(crate) mod balance;
 pub(crate) mod booster;
 pub(crate) mod data;
 pub(crate) mod preprocess;
@@ -165,6 +166,18 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     let params = XgbParams::from_json(&spec.xgboost, tuned.as_ref())?;
     let mut data = TrainingData::load(ctx, &spec)?;
     let quantile_bins = (params.tree_method == "hist").then_some(params.max_bin);
+    // XGBoost sees the columns in an order that balances its sketch over the cores; the model
+    // is renumbered back to the table's order below.
+    let order = match (quantile_bins, params.colsample_bytree >= 1.0) {
+        (Some(_), true) => balance::ColumnOrder::for_sketch(&data.train, ctx.threads),
+        _ => None,
+    };
+    if let Some(order) = &order {
+        order.apply(&mut data.train);
+        if let Some((valid, _)) = &mut data.valid {
+            order.apply(valid);
+        }
+    }
     let started = std::time::Instant::now();
     let (train, valid) = data.matrices(ctx.threads, quantile_bins)?;
     (ctx.log)(&format!(
@@ -188,6 +201,10 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     };
     let fit = boosting.fit(&train, valid.as_ref())?;
     let model = booster::model_json(&fit.booster)?;
+    let model = match &order {
+        Some(order) => order.restore_model(&model)?,
+        None => model,
+    };
 
     let mut result = StepResult { rows: Some(data.train.rows as u64), ..StepResult::default() };
     result.metrics.insert("best_iteration".to_string(), f64::from(fit.best_iteration));

@@ -23,6 +23,8 @@ pub(crate) struct Harness {
     pub outputs: BTreeMap<String, PathBuf>,
     /// What the step logged.
     pub logged: Mutex<Vec<String>>,
+    /// The threads the step may use (1 unless a test says otherwise).
+    pub threads: usize,
 }
 
 impl Harness {
@@ -36,6 +38,7 @@ impl Harness {
             inputs: BTreeMap::new(),
             outputs: BTreeMap::new(),
             logged: Mutex::new(Vec::new()),
+            threads: 1,
         }
     }
 
@@ -91,7 +94,7 @@ impl Harness {
             inputs: &self.inputs,
             outputs: &self.outputs,
             project_dir: self.dir.path(),
-            threads: 1,
+            threads: self.threads,
             log: &log,
             cancel: &cancel,
         };

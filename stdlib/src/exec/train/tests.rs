@@ -172,6 +172,72 @@ fn early_stopping_keeps_the_best_round() {
 }
 
 #[test]
+fn columns_reordered_for_the_sketch_give_the_table_order_model() {
+    // Measured columns first and 0/1 columns last: on two threads, `train` hands XGBoost the
+    // columns in another order (see `balance`) and renumbers the model's splits back.
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let rows = 600;
+    let mut columns: Vec<Column> = Vec::new();
+    let measured: Vec<Vec<f64>> = (0..4).map(|_| (0..rows).map(|_| uniform(&mut rng) * 4.0 - 2.0).collect()).collect();
+    let flags: Vec<Vec<i64>> =
+        (0..4).map(|_| (0..rows).map(|_| i64::from(uniform(&mut rng) < 0.4)).collect()).collect();
+    for (index, values) in measured.iter().enumerate() {
+        columns.push(Column::new(format!("m{index}").into(), values.clone()));
+    }
+    for (index, values) in flags.iter().enumerate() {
+        columns.push(Column::new(format!("f{index}").into(), values.clone()));
+    }
+    let label: Vec<bool> = (0..rows)
+        .map(|row| {
+            let score = measured[0][row] - 0.5 * measured[2][row] * measured[1][row] + flags[1][row] as f64
+                - 0.7 * flags[3][row] as f64
+                + 0.3 * measured[3][row]
+                + uniform(&mut rng)
+                - 0.5;
+            score > 0.2
+        })
+        .collect();
+    columns.push(Column::new("churned".into(), label));
+    let table = DataFrame::new(rows, columns).unwrap();
+    let features: Vec<String> = ["m0", "m1", "m2", "m3", "f0", "f1", "f2", "f3"].map(String::from).to_vec();
+    let mut models = Vec::new();
+    for threads in [1, 2] {
+        let mut harness = Harness::new();
+        harness.threads = threads;
+        let data = harness.path("train.parquet");
+        write_parquet(&table, &data).unwrap();
+        let options = json!({"objective": "binary:logistic", "rounds": 40, "max_depth": 4, "eta": 0.3, "nthread": 2});
+        harness
+            .input("data", &data)
+            .params(json!({"label": "churned", "task": "binary", "features": features, "xgboost": options}))
+            .output("model", "json")
+            .output("preprocess", "json");
+        run(&harness);
+        models.push(std::fs::read(harness.output_path("model")).unwrap());
+    }
+    let order = {
+        let matrix = crate::exec::train::data::FeatureMatrix::from_table(&table, &features, "t").unwrap();
+        crate::exec::train::balance::ColumnOrder::for_sketch(&matrix, 2)
+    };
+    assert!(order.is_some(), "two threads reorder these columns");
+    // One thread keeps the table's order; the reordered training saved the same model.
+    assert_eq!(String::from_utf8_lossy(&models[1]), String::from_utf8_lossy(&models[0]));
+    let model: Json = serde_json::from_slice(&models[1]).unwrap();
+    let used: std::collections::BTreeSet<i64> = model["learner"]["gradient_booster"]["model"]["trees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|tree| {
+            let leaves: Vec<bool> = tree["left_children"].as_array().unwrap().iter().map(|c| c == -1).collect();
+            let splits: Vec<i64> =
+                tree["split_indices"].as_array().unwrap().iter().map(|index| index.as_i64().unwrap()).collect();
+            splits.into_iter().zip(leaves).filter(|(_, leaf)| !leaf).map(|(index, _)| index).collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(used.contains(&0) && used.contains(&5), "the model splits on m0 and f1: {used:?}");
+}
+
+#[test]
 fn multiclass_labels_map_levels_to_classes() {
     let mut harness = train_harness(Kind::Multiclass, 450, true, json!({"early_stopping": 10}));
     let mut params = train_params(Kind::Multiclass, json!({"early_stopping": 10}));
