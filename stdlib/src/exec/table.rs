@@ -16,6 +16,7 @@
 //! which keeps the files readable by any tool and keeps one representation across all steps.
 
 mod column_type;
+mod int_pages;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -27,6 +28,7 @@ use std::sync::Mutex;
 use polars::prelude::*;
 use polars_core::runtime::RAYON;
 use polars_parquet::parquet::error::ParquetError;
+use polars_parquet::parquet::schema::Repetition;
 use polars_parquet::write::{
     array_to_columns, CompressedPage, CompressionOptions, Compressor, Encoding, ParquetType, StatisticsOptions,
     Version, WriteOptions,
@@ -406,6 +408,16 @@ fn encode_column(
     encoding: &[Encoding],
 ) -> PolarsResult<Vec<Vec<CompressedPage>>> {
     let options = write_options();
+    if let (ParquetType::PrimitiveType(primitive), [Encoding::RleDictionary]) = (&field, encoding) {
+        let optional = primitive.field_info.repetition != Repetition::Required;
+        if let Some(pages) = int_pages::pages(array.as_ref(), primitive, optional) {
+            let pages = pages.into_iter().map(Ok::<_, ParquetError>);
+            let column: PolarsResult<Vec<CompressedPage>> = Compressor::new(pages, options.compression, Vec::new())
+                .map(|page| page.map_err(PolarsError::from))
+                .collect();
+            return Ok(vec![column?]);
+        }
+    }
     array_to_columns(array, field, options, encoding)?
         .into_iter()
         .map(|pages| {
@@ -780,11 +792,13 @@ mod tests {
         // The sink encodes row groups itself, in parallel: the file must be the one polars'
         // own batched writer makes from the same row groups with the same settings, text and
         // nulls included. (Polars too writes floats plain when they are nearly all distinct.)
+        // Integers that take a dictionary are the exception, their keys packed in one run
+        // (`int_pages`): these are spread too far for one in every row group.
         let dir = tempfile::tempdir().unwrap();
         let rows = ROW_GROUP_SIZE + 77;
         let table = df!(
             "name" => (0..rows).map(|row| format!("level {}", row % 5)).collect::<Vec<_>>(),
-            "count" => (0..rows).map(|row| (row % 3 != 0).then_some(row as i64)).collect::<Vec<_>>(),
+            "count" => (0..rows).map(|row| (row % 3 != 0).then_some(row as i64 * 1000)).collect::<Vec<_>>(),
             "value" => (0..rows).map(|row| row as f64 * 0.25).collect::<Vec<_>>(),
         )
         .unwrap();
