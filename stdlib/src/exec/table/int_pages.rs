@@ -235,7 +235,7 @@ mod tests {
         };
         let polars_pages = |array: &PrimitiveArray<i64>| -> Vec<Page> {
             let field = polars_parquet::parquet::schema::types::ParquetType::PrimitiveType(int64_type());
-            array_to_columns(&array.clone().boxed(), field, options, &[Encoding::RleDictionary])
+            array_to_columns(array.clone().boxed(), field, options, &[Encoding::RleDictionary])
                 .unwrap()
                 .into_iter()
                 .flatten()
