@@ -73,6 +73,9 @@ pub struct Store {
     root: PathBuf,
 }
 
+/// How long a connection waits for other processes' writes before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl Store {
     /// Opens (creating when needed) the store at `root`, and brings its database up to date.
     pub fn open(root: &Path) -> Result<Store, StoreError> {
@@ -122,9 +125,24 @@ impl Store {
     /// A new connection: WAL journal, foreign keys on, waits up to a minute for other writers.
     pub fn connect(&self) -> Result<Connection, StoreError> {
         let connection = Connection::open(self.db_path()).map_err(|source| self.db_error(source))?;
-        connection.busy_timeout(Duration::from_secs(60)).map_err(|source| self.db_error(source))?;
+        connection.busy_timeout(BUSY_TIMEOUT).map_err(|source| self.db_error(source))?;
+        // Turning the write-ahead log on (once, for a new database) takes the database for
+        // itself, and SQLite answers "database is locked" at once, without its busy wait, to a
+        // connection doing it while another one does: so that is waited for here.
+        let started = std::time::Instant::now();
+        loop {
+            match connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get::<_, String>(0)) {
+                Ok(_) => break,
+                Err(rusqlite::Error::SqliteFailure(error, _))
+                    if error.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(source) => return Err(self.db_error(source)),
+            }
+        }
         connection
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
             .map_err(|source| self.db_error(source))?;
         Ok(connection)
     }
@@ -262,6 +280,31 @@ mod tests {
         std::fs::write(&second, b"hello").expect("write");
         assert_eq!(store.put(&second).expect("put").hash, object.hash);
         assert_eq!(std::fs::read(store.object_path(&object.hash)).expect("read"), b"hello");
+    }
+
+    #[test]
+    fn connections_opening_a_new_store_at_once_all_get_it() {
+        // The first connection to a new database turns on its write-ahead log, and SQLite
+        // answers "database is locked" at once, without waiting, to another connection doing
+        // the same meanwhile: two `mlopsc run`s started together on a new store failed so.
+        for _ in 0..100 {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let root = dir.path().join(".mlops");
+            let opened: Vec<Result<(), String>> = std::thread::scope(|scope| {
+                let openers: Vec<_> = (0..8)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let store = Store::open(&root).map_err(|error| error.to_string())?;
+                            store.connect().map(drop).map_err(|error| error.to_string())
+                        })
+                    })
+                    .collect();
+                openers.into_iter().map(|opener| opener.join().expect("no panic")).collect()
+            });
+            for result in opened {
+                result.expect("the store opens");
+            }
+        }
     }
 
     #[test]
