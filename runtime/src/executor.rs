@@ -641,8 +641,8 @@ pub fn execute_step(
             record(store, step, request, &params_json, &key, &hashes, &summary, &BTreeMap::new(), None, &data_files)?;
             return Ok(Executed { summary, outputs: BTreeMap::new() });
         }
-        let object = match result.hashes.get(&output.name) {
-            Some(hashed) => store.put_hashed(path, hashed)?,
+        let object = match result.hashes.get(&output.name).cloned().or_else(|| input_linked(store, path, request)) {
+            Some(hashed) => store.put_hashed(path, &hashed)?,
             None => store.put(path)?,
         };
         outputs.insert(
@@ -660,6 +660,27 @@ pub fn execute_step(
     };
     record(store, step, request, &params_json, &key, &hashes, &summary, &outputs, None, &data_files)?;
     Ok(Executed { summary, outputs })
+}
+
+/// The object of the input that the output at `path` is another name of (a hard link, as
+/// `validate` passes its table on): store objects never change, so it has that input's hash
+/// and need not be read again to hash it.
+fn input_linked(store: &Store, path: &Path, request: &StepRequest) -> Option<crate::store::ObjectRef> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let output = std::fs::metadata(path).ok()?;
+        request.inputs.values().find_map(|input| {
+            let object = std::fs::metadata(store.object_path(&input.hash)).ok()?;
+            (object.dev() == output.dev() && object.ino() == output.ino())
+                .then(|| crate::store::ObjectRef { hash: input.hash.clone(), bytes: input.bytes })
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (store, path, request);
+        None
+    }
 }
 
 /// A step that failed before it could run (its sources or code files are unreadable).
@@ -804,4 +825,42 @@ fn register_step(
         notes: vec![format!("registered {}@{version} as `{alias}`", step.name)],
         ..StepResult::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn an_output_linked_to_an_input_takes_its_hash_and_a_copy_does_not() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join(".mlops")).expect("store");
+        let scratch = store.scratch().expect("scratch");
+        let written = scratch.path().join("input");
+        std::fs::write(&written, b"rows").expect("write");
+        let object = store.put(&written).expect("put");
+        let request = StepRequest {
+            run_id: 1,
+            project_dir: dir.path(),
+            inputs: [(
+                "data".to_string(),
+                OutputRecord { kind: "table".to_string(), hash: object.hash.clone(), bytes: object.bytes },
+            )]
+            .into_iter()
+            .collect(),
+            force: false,
+            reproduce: None,
+            threads: 1,
+        };
+        let linked = scratch.path().join("linked");
+        std::fs::hard_link(store.object_path(&object.hash), &linked).expect("link");
+        assert_eq!(input_linked(&store, &linked, &request), Some(object.clone()));
+        let copied = scratch.path().join("copied");
+        std::fs::copy(store.object_path(&object.hash), &copied).expect("copy");
+        assert_eq!(input_linked(&store, &copied, &request), None, "a copy is hashed like any output");
+        // Storing the link leaves the one object.
+        assert_eq!(store.put_hashed(&linked, &object).expect("stored"), object);
+        assert!(!linked.exists() && store.has(&object.hash));
+    }
 }
