@@ -834,21 +834,13 @@ mod tests {
     #[test]
     #[cfg(unix)]
     fn an_output_linked_to_an_input_takes_its_hash_and_a_copy_does_not() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(&dir.path().join(".mlops")).expect("store");
+        let (dir, store) = crate::test_support::temp_store();
+        let object = crate::test_support::object(&store, b"rows");
         let scratch = store.scratch().expect("scratch");
-        let written = scratch.path().join("input");
-        std::fs::write(&written, b"rows").expect("write");
-        let object = store.put(&written).expect("put");
         let request = StepRequest {
             run_id: 1,
             project_dir: dir.path(),
-            inputs: [(
-                "data".to_string(),
-                OutputRecord { kind: "table".to_string(), hash: object.hash.clone(), bytes: object.bytes },
-            )]
-            .into_iter()
-            .collect(),
+            inputs: [("data".to_string(), crate::test_support::output("table", &object))].into_iter().collect(),
             force: false,
             reproduce: None,
             threads: 1,
