@@ -28,7 +28,6 @@ use std::sync::Mutex;
 use polars::prelude::*;
 use polars_core::runtime::RAYON;
 use polars_parquet::parquet::error::ParquetError;
-use polars_parquet::parquet::schema::Repetition;
 use polars_parquet::write::{
     array_to_columns, CompressedPage, CompressionOptions, Compressor, Encoding, ParquetType, StatisticsOptions,
     Version, WriteOptions,
@@ -401,31 +400,29 @@ impl Write for HashingFile {
 }
 
 /// One column of a row group as the pages of each of its Parquet leaf columns (passed through
-/// the compressor, which only frames them when there is no compression).
+/// the compressor, which only frames them when there is no compression). Integer columns that
+/// take a dictionary are encoded by [`int_pages`], everything else by polars.
 fn encode_column(
     array: &ArrayRef,
     field: ParquetType,
     encoding: &[Encoding],
 ) -> PolarsResult<Vec<Vec<CompressedPage>>> {
     let options = write_options();
+    let compress = |pages: Box<dyn Iterator<Item = Result<_, ParquetError>> + '_>| {
+        Compressor::new(pages, options.compression, Vec::new()).map(|page| page.map_err(PolarsError::from)).collect()
+    };
     if let (ParquetType::PrimitiveType(primitive), [Encoding::RleDictionary]) = (&field, encoding) {
-        let optional = primitive.field_info.repetition != Repetition::Required;
-        if let Some(pages) = int_pages::pages(array.as_ref(), primitive, optional) {
-            let pages = pages.into_iter().map(Ok::<_, ParquetError>);
-            let column: PolarsResult<Vec<CompressedPage>> = Compressor::new(pages, options.compression, Vec::new())
-                .map(|page| page.map_err(PolarsError::from))
-                .collect();
-            return Ok(vec![column?]);
+        if let Some(pages) = int_pages::pages(array.as_ref(), primitive) {
+            return Ok(vec![compress(Box::new(pages.into_iter().map(Ok)))?]);
         }
     }
     array_to_columns(array, field, options, encoding)?
         .into_iter()
         .map(|pages| {
             // The encoder's errors pass through the compressor as Parquet errors, as in polars.
-            let pages = pages.map(|page| page.map_err(|error| ParquetError::FeatureNotSupported(error.to_string())));
-            Compressor::new(pages, options.compression, Vec::new())
-                .map(|page| page.map_err(PolarsError::from))
-                .collect()
+            compress(Box::new(
+                pages.map(|page| page.map_err(|error| ParquetError::FeatureNotSupported(error.to_string()))),
+            ))
         })
         .collect()
 }

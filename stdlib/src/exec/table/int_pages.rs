@@ -19,6 +19,7 @@ use polars_parquet::parquet::encoding::{bitpacked, uleb128, Encoding};
 use polars_parquet::parquet::metadata::Descriptor;
 use polars_parquet::parquet::page::{DataPage, DataPageHeader, DataPageHeaderV1, DictPage, Page};
 use polars_parquet::parquet::schema::types::PrimitiveType;
+use polars_parquet::parquet::schema::Repetition;
 use polars_parquet::parquet::CowBuffer;
 use polars_parquet::write::{write_def_levels, Version};
 
@@ -30,12 +31,13 @@ const FEW_VALUES: usize = 2048;
 /// polars' default data page size.
 const PAGE_BYTES: usize = 1024 * 1024;
 
-/// The dictionary page and data pages of `array` (an `Int64` column; `optional` when its
-/// Parquet field is), or `None` when polars would not write it as this dictionary.
-pub(crate) fn pages(array: &dyn Array, primitive_type: &PrimitiveType, optional: bool) -> Option<Vec<Page>> {
+/// The dictionary page and data pages of `array` (an `Int64` column of the Parquet field
+/// `primitive_type`), or `None` when polars would not write it as this dictionary.
+pub(crate) fn pages(array: &dyn Array, primitive_type: &PrimitiveType) -> Option<Vec<Page>> {
     if array.dtype() != &ArrowDataType::Int64 || array.is_empty() {
         return None;
     }
+    let optional = primitive_type.field_info.repetition != Repetition::Required;
     let array = array.as_any().downcast_ref::<PrimitiveArray<i64>>()?;
     let values = array.values().as_slice();
     let validity = array.validity().filter(|validity| validity.unset_bits() > 0);
@@ -250,7 +252,7 @@ mod tests {
             PrimitiveArray::from_vec(vec![5, -3, 5, 5, 2]),
         ];
         for (number, array) in taken.iter().enumerate() {
-            let ours = pages(array, &int64_type(), true).expect("a dictionary");
+            let ours = pages(array, &int64_type()).expect("a dictionary");
             let theirs = polars_pages(array);
             // The same dictionary page, and as many data pages of the same rows.
             assert_eq!(format!("{:?}", ours[0]), format!("{:?}", theirs[0]), "case {number}");
@@ -265,7 +267,7 @@ mod tests {
             PrimitiveArray::<i64>::from(vec![None, None]),
         ];
         for array in declined {
-            assert!(pages(&array, &int64_type(), true).is_none(), "{array:?}");
+            assert!(pages(&array, &int64_type()).is_none(), "{array:?}");
         }
     }
 
