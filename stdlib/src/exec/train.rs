@@ -5,6 +5,7 @@
 pub(crate) mod balance;
 pub(crate) mod booster;
 pub(crate) mod data;
+pub(crate) mod forest;
 pub(crate) mod preprocess;
 
 use std::path::Path;

@@ -268,6 +268,18 @@ pub(crate) fn predict_features(
     predictions(|margin| booster.predict_columns(&columns, margin), features.rows, objective, classes)
 }
 
+/// Like [`predict_features`], by the model's trees laid out in Rust (XGBoost's predictions,
+/// bit for bit).
+pub(crate) fn predict_forest(
+    forest: &super::forest::Forest,
+    columns: &[&[f32]],
+    rows: usize,
+    objective: &str,
+    classes: usize,
+) -> Result<Predictions, StepError> {
+    predictions(|margin| Ok(forest.predict(columns, margin)), rows, objective, classes)
+}
+
 /// The predictions `raw` (XGBoost's, or its margins when asked) makes for `rows` rows, as
 /// probabilities for classification.
 fn predictions(
