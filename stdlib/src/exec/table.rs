@@ -16,6 +16,7 @@
 //! which keeps the files readable by any tool and keeps one representation across all steps.
 
 mod column_type;
+mod csv_block;
 mod int_pages;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -519,6 +520,9 @@ fn parse_csv_blocks(
     each: &mut dyn FnMut(DataFrame) -> Result<(), StepError>,
 ) -> Result<usize, StepError> {
     let tables = super::on_every_core(texts, |text| {
+        if let Some(table) = csv_block::read(text, delimiter, schema) {
+            return Ok(table);
+        }
         csv_options(delimiter, Some(0))
             .with_n_threads(Some(1))
             .with_schema_overwrite(Some(schema.clone()))
