@@ -497,22 +497,26 @@ pub fn read_csv_typed_blocks(
             buffer.drain(..cut);
             continue;
         }
-        let mut text = Vec::with_capacity(header.len() + cut);
-        text.extend_from_slice(header);
-        text.extend(buffer.drain(..cut));
-        pending.push(text);
+        // The block's lines move out whole; the start of the next line moves to a new buffer.
+        let mut next = Vec::with_capacity(CSV_BLOCK + CSV_BLOCK / 4);
+        next.extend_from_slice(&buffer[cut..]);
+        buffer.truncate(cut);
+        pending.push(std::mem::replace(&mut buffer, next));
         if pending.len() == CSV_BLOCKS_AT_ONCE {
-            blocks += parse_csv_blocks(&mut pending, path, delimiter, &schema, each)?;
+            blocks += parse_csv_blocks(header, &mut pending, path, delimiter, &schema, each)?;
         }
     }
-    blocks += parse_csv_blocks(&mut pending, path, delimiter, &schema, each)?;
+    if let Some(header) = &header {
+        blocks += parse_csv_blocks(header, &mut pending, path, delimiter, &schema, each)?;
+    }
     Ok(blocks)
 }
 
-/// Parses the CSV blocks of `texts` (each with its header line) a block a core, each on one
-/// thread, and hands their rows to `each` in order; returns the number of blocks. At 1M rows
-/// this measured about 0.05 s faster than polars splitting each block between its threads.
+/// Parses the CSV blocks of `texts` (whole lines, under the `header` line) a block a core, each
+/// on one thread, and hands their rows to `each` in order; returns the number of blocks. At 1M
+/// rows this measured about 0.05 s faster than polars splitting each block between its threads.
 fn parse_csv_blocks(
+    header: &[u8],
     texts: &mut Vec<Vec<u8>>,
     path: &Path,
     delimiter: u8,
@@ -520,13 +524,13 @@ fn parse_csv_blocks(
     each: &mut dyn FnMut(DataFrame) -> Result<(), StepError>,
 ) -> Result<usize, StepError> {
     let tables = super::on_every_core(texts, |text| {
-        if let Some(table) = csv_block::read(text, delimiter, schema) {
+        if let Some(table) = csv_block::read(header, text, delimiter, schema) {
             return Ok(table);
         }
         csv_options(delimiter, Some(0))
             .with_n_threads(Some(1))
             .with_schema_overwrite(Some(schema.clone()))
-            .into_reader_with_file_handle(std::io::Cursor::new(text.as_slice()))
+            .into_reader_with_file_handle(std::io::Cursor::new([header, text].concat()))
             .finish()
             .map_err(|error| StepError::polars(format!("cannot read `{}` as CSV", path.display()), error))
     })?;

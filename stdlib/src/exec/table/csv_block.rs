@@ -43,22 +43,24 @@ impl Nulls {
     }
 }
 
-/// Reads `text` (a header line, then data lines) with the column types of `schema` (others
-/// are text), or `None` when it is not plain enough (see the module's documentation).
-pub(crate) fn read(text: &[u8], delimiter: u8, schema: &Schema) -> Option<DataFrame> {
-    if memchr(b'"', text).is_some() || memchr(b'\r', text).is_some() || delimiter == b'\n' {
+/// Reads `text` (data lines) under the `header` line (with its line break) with the column
+/// types of `schema` (others are text), or `None` when it is not plain enough (see the
+/// module's documentation).
+pub(crate) fn read(header: &[u8], text: &[u8], delimiter: u8, schema: &Schema) -> Option<DataFrame> {
+    let plain = |bytes: &[u8]| memchr(b'"', bytes).is_none() && memchr(b'\r', bytes).is_none();
+    if !plain(header) || !plain(text) || delimiter == b'\n' {
         return None;
     }
+    let header = std::str::from_utf8(header.strip_suffix(b"\n")?).ok()?;
     let text = std::str::from_utf8(text).ok()?;
     let bytes = text.as_bytes();
-    let header_end = memchr(b'\n', bytes)?;
-    let names: Vec<&str> = text[..header_end].split(delimiter as char).collect();
+    let names: Vec<&str> = header.split(delimiter as char).collect();
     let mut seen = std::collections::HashSet::new();
     let plain = names.iter().all(|&name| !name.is_empty() && name.trim() == name && seen.insert(name));
     if !delimiter.is_ascii() || !plain {
         return None;
     }
-    let lines = memchr::memchr_iter(b'\n', &bytes[header_end + 1..]).count() + 1;
+    let lines = memchr::memchr_iter(b'\n', bytes).count() + 1;
     let mut builders = names
         .iter()
         .map(|name| match schema.get(name) {
@@ -69,7 +71,7 @@ pub(crate) fn read(text: &[u8], delimiter: u8, schema: &Schema) -> Option<DataFr
         })
         .collect::<Option<Vec<Builder>>>()?;
     let last = builders.len() - 1;
-    let mut at = header_end + 1;
+    let mut at = 0;
     let mut rows = 0;
     while at < bytes.len() {
         if bytes[at] == b'\n' {
@@ -172,6 +174,12 @@ mod tests {
 
     /// What polars' reader makes of `text`, read as [`super::super::read_csv_typed_blocks`]
     /// reads a block it does not read itself.
+    /// [`read`] of a whole file's text.
+    fn read_text(text: &[u8], delimiter: u8, schema: &Schema) -> Option<DataFrame> {
+        let split = text.iter().position(|&byte| byte == b'\n')? + 1;
+        read(&text[..split], &text[split..], delimiter, schema)
+    }
+
     fn polars_reads(text: &[u8], delimiter: u8, schema: &Schema) -> PolarsResult<DataFrame> {
         super::super::csv_options(delimiter, Some(0))
             .with_n_threads(Some(1))
@@ -235,7 +243,8 @@ mod tests {
                 if trailing_break {
                     text.push('\n');
                 }
-                let ours = read(text.as_bytes(), delimiter, &schema()).unwrap_or_else(|| panic!("not read:\n{text}"));
+                let ours =
+                    read_text(text.as_bytes(), delimiter, &schema()).unwrap_or_else(|| panic!("not read:\n{text}"));
                 let theirs = polars_reads(text.as_bytes(), delimiter, &schema()).unwrap();
                 assert_eq!(ours.schema(), theirs.schema(), "{text}");
                 assert!(ours.equals_missing(&theirs), "{ours}\n{theirs}");
@@ -265,11 +274,11 @@ mod tests {
             "count,,name\n1,2.5,a\n",
         ];
         for text in not_plain {
-            assert!(read(text.as_bytes(), b',', &schema()).is_none(), "{text}");
+            assert!(read_text(text.as_bytes(), b',', &schema()).is_none(), "{text}");
         }
-        assert!(read(b"count,price,name\n1,2.5,\xff\n", b',', &schema()).is_none(), "not UTF-8");
+        assert!(read_text(b"count,price,name\n1,2.5,\xff\n", b',', &schema()).is_none(), "not UTF-8");
         let dates: Schema = [Field::new("day".into(), DataType::Date)].into_iter().collect();
-        assert!(read(b"day\n2024-01-01\n", b',', &dates).is_none(), "a type it does not read");
+        assert!(read_text(b"day\n2024-01-01\n", b',', &dates).is_none(), "a type it does not read");
         // Plain text that polars rejects is left to polars, which names the problem.
         assert!(polars_reads(b"count,price,name\n12a,2.5,a\n", b',', &schema()).is_err());
     }
@@ -278,7 +287,7 @@ mod tests {
     fn headers_alone_and_one_column_files_read_as_polars_reads_them() {
         for text in ["count,price,name\n", "count\n1\n\n", "name\nx\n", "count,price,name\n,,\n"] {
             let theirs = polars_reads(text.as_bytes(), b',', &schema()).unwrap();
-            match read(text.as_bytes(), b',', &schema()) {
+            match read_text(text.as_bytes(), b',', &schema()) {
                 Some(ours) => {
                     assert_eq!(ours.schema(), theirs.schema(), "{text:?}");
                     assert!(ours.equals_missing(&theirs), "{text:?}: {ours}\n{theirs}");
