@@ -221,24 +221,23 @@ impl ParquetSink {
     }
 
     /// Encodes the columns of a row group in parallel (the writer's own `write_batch` encodes
-    /// on the calling thread, as it writes), then writes them.
-    fn write_group(&mut self, mut group: DataFrame) -> Result<(), StepError> {
-        // One chunk a column: a copy only when the group spans several chunks.
-        group.rechunk_mut();
+    /// on the calling thread, as it writes), then writes them. A column whose rows came in
+    /// several chunks is joined into one on the same thread that encodes it.
+    fn write_group(&mut self, group: DataFrame) -> Result<(), StepError> {
         let rows = group.height() as u64;
-        let Some(batch) = group.iter_chunks(CompatLevel::newest(), false).next() else {
-            return Ok(());
-        };
         let fields = self.fields.clone();
         let encodings = &self.encodings;
         let columns = RAYON
             .install(|| {
-                batch
+                group
                     .columns()
                     .par_iter()
                     .zip(fields)
                     .zip(encodings.par_iter())
-                    .map(|((array, field), encoding)| encode_column(array, field, encoding))
+                    .map(|((column, field), encoding)| {
+                        let series = column.as_materialized_series().rechunk();
+                        encode_column(&series.to_arrow(0, CompatLevel::newest()), field, encoding)
+                    })
                     .collect::<PolarsResult<Vec<_>>>()
             })
             .map_err(|error| Self::failed(&self.path, error))?;
