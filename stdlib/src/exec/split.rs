@@ -71,25 +71,28 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
         None => vec![(0..height).collect()],
     };
     let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
-    let mut parts: [Vec<IdxSize>; 3] = Default::default();
+    // Each row's part, then each part's rows in order: a pass instead of sorting the parts.
+    let mut part_of = vec![0u8; height];
+    let mut sizes = vec![0usize; PARTS.len()];
     for mut rows in classes {
         shuffle(&mut rows, &mut rng);
-        let sizes = sizes(rows.len(), fractions);
+        let class_sizes = self::sizes(rows.len(), fractions);
         let mut start = 0;
-        for (part, size) in parts.iter_mut().zip(sizes) {
-            part.extend(rows[start..start + size].iter().map(|&row| row as IdxSize));
+        for (part, size) in class_sizes.into_iter().enumerate() {
+            rows[start..start + size].iter().for_each(|&row| part_of[row] = part as u8);
+            sizes[part] += size;
             start += size;
         }
     }
-    let sizes: Vec<usize> = parts.iter().map(Vec::len).collect();
+    let mut parts: [Vec<IdxSize>; 3] = std::array::from_fn(|part| Vec::with_capacity(sizes[part]));
+    for (row, &part) in part_of.iter().enumerate() {
+        parts[part as usize].push(row as IdxSize);
+    }
+    drop(part_of);
     for ((part, size), fraction) in PARTS.iter().zip(&sizes).zip(fractions) {
         if fraction > 0.0 && *size == 0 {
             return Err(empty_part(name, part, height, &sizes, fractions, params.stratify.as_deref()));
         }
-    }
-    // Within a part the rows keep their order.
-    for rows in &mut parts {
-        rows.sort_unstable();
     }
     let mut sinks: Vec<(usize, table::ParquetSink)> = Vec::new();
     for (index, part) in PARTS.into_iter().enumerate() {
@@ -137,15 +140,26 @@ fn classes(data: &DataFrame, column: &str, name: &str) -> Result<Vec<Vec<usize>>
     }
 }
 
-/// Row indices grouped by key, groups in order of their key's first appearance.
-fn group_rows<K: std::hash::Hash + Eq>(keys: impl Iterator<Item = K>) -> Vec<Vec<usize>> {
+/// Row indices grouped by key, groups in order of their key's first appearance. The first
+/// keys are looked up in a list (labels have few classes), more in a hash map.
+fn group_rows<K: std::hash::Hash + Eq + Clone>(keys: impl Iterator<Item = K>) -> Vec<Vec<usize>> {
+    const LISTED: usize = 16;
+    let mut listed: Vec<K> = Vec::new();
     let mut index: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for (row, key) in keys.enumerate() {
-        let group = *index.entry(key).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
+        let group = match listed.iter().position(|known| *known == key) {
+            Some(group) => group,
+            None if groups.len() < LISTED => {
+                listed.push(key);
+                groups.push(Vec::new());
+                groups.len() - 1
+            }
+            None => *index.entry(key).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            }),
+        };
         groups[group].push(row);
     }
     groups
@@ -297,6 +311,28 @@ mod tests {
         assert_eq!(classes(&text, "label", "s").unwrap(), expected);
         let flags = df!("label" => [true, false, true]).unwrap();
         assert_eq!(classes(&flags, "label", "s").unwrap(), vec![vec![0, 2], vec![1]]);
+    }
+
+    #[test]
+    fn many_classes_keep_the_order_of_first_appearance() {
+        // Past the first sixteen classes keys are looked up in a hash map: the grouping and
+        // its order are the same.
+        let keys: Vec<i64> = (0..200).map(|row| (row * 7919) % 50).collect();
+        let groups = group_rows(keys.iter().copied());
+        assert_eq!(groups.len(), 50);
+        let firsts: Vec<i64> = groups.iter().map(|rows| keys[rows[0]]).collect();
+        let mut expected = Vec::new();
+        for key in &keys {
+            if !expected.contains(key) {
+                expected.push(*key);
+            }
+        }
+        assert_eq!(firsts, expected);
+        for rows in &groups {
+            assert!(rows.windows(2).all(|pair| pair[0] < pair[1]));
+            assert!(rows.iter().all(|&row| keys[row] == keys[rows[0]]));
+        }
+        assert_eq!(groups.iter().map(Vec::len).sum::<usize>(), 200);
     }
 
     #[test]
