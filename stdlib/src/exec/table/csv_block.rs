@@ -7,8 +7,8 @@
 //! [`super::read_csv_typed_blocks`]): the header's names in order, an empty field null, floats
 //! read by `fast-float2` as polars reads them. It reads only what it is sure polars reads the
 //! same way, and returns `None` for anything else, which polars then reads (or rejects): a
-//! quote or a carriage return anywhere, an empty or unnamed or repeated column name, a line
-//! with too few or too many fields or no fields at all, an integer that is not
+//! quote or a carriage return anywhere, a byte-order mark, an empty, padded or repeated column
+//! name, a line with too few or too many fields or no fields at all, an integer that is not
 //! `-?[0-9]{1,18}`, a float field with anything after its number, text that is not UTF-8.
 
 use memchr::memchr;
@@ -48,7 +48,8 @@ impl Nulls {
 /// module's documentation).
 pub(crate) fn read(header: &[u8], text: &[u8], delimiter: u8, schema: &Schema) -> Option<DataFrame> {
     let plain = |bytes: &[u8]| memchr(b'"', bytes).is_none() && memchr(b'\r', bytes).is_none();
-    if !plain(header) || !plain(text) || delimiter == b'\n' {
+    // A byte-order mark is polars' to strip or keep.
+    if !plain(header) || !plain(text) || delimiter == b'\n' || header.starts_with(b"\xef\xbb\xbf") {
         return None;
     }
     let header = std::str::from_utf8(header.strip_suffix(b"\n")?).ok()?;
@@ -272,6 +273,7 @@ mod tests {
             "count,price,count\n1,2.5,3\n",
             "count, price,name\n1,2.5,a\n",
             "count,,name\n1,2.5,a\n",
+            "\u{feff}count,price,name\n1,2.5,a\n",
         ];
         for text in not_plain {
             assert!(read_text(text.as_bytes(), b',', &schema()).is_none(), "{text}");
