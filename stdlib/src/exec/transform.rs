@@ -101,6 +101,9 @@ struct Place<'a> {
     op: &'a Op,
     /// The table is one row group of the input: a filter may leave it empty.
     part: bool,
+    /// In the fitting pass, the columns kept after this operation (the others are dropped
+    /// at once); `None` when the whole table is transformed.
+    kept: Option<&'a [String]>,
 }
 
 impl Place<'_> {
@@ -293,7 +296,7 @@ fn fit(
                 continue;
             }
             Op::OneHot { columns, drop_first, levels } => {
-                let place = Place { transform, index, op, part: false };
+                let place = Place { transform, index, op, part: false, kept: None };
                 let mut expanded = Vec::new();
                 for name in columns {
                     let column_levels = one_hot_levels(place.column(&table, name)?, name, levels, None, &place)?;
@@ -308,7 +311,7 @@ fn fit(
             }
             _ => op.clone(),
         };
-        let place = Place { transform, index, op: &projected, part: false };
+        let place = Place { transform, index, op: &projected, part: false, kept: Some(after) };
         let (next, mut statistics) = apply_op(table, &projected, None, &place, notes)?;
         if let FittedOp::OneHot { levels, .. } = &mut statistics {
             levels.extend(levels_only);
@@ -334,7 +337,7 @@ fn fit(
 fn replay_part(table: DataFrame, ops: &[Op], fitted: &[FittedOp], transform: &str) -> Result<DataFrame, StepError> {
     let mut table = table;
     for (index, (op, previous)) in ops.iter().zip(fitted).enumerate() {
-        let place = Place { transform, index, op, part: true };
+        let place = Place { transform, index, op, part: true, kept: None };
         table = apply_op(table, op, Some(previous), &place, &mut Vec::new())?.0;
     }
     Ok(table)
@@ -370,7 +373,7 @@ fn apply(
     let mut fitted_ops = Vec::with_capacity(ops.len());
     for (index, op) in ops.iter().enumerate() {
         check_cancelled()?;
-        let place = Place { transform, index, op, part: false };
+        let place = Place { transform, index, op, part: false, kept: None };
         let previous = replay.and_then(|fitted| fitted.get(index));
         let (next, fitted) = apply_op(table, op, previous, &place, notes)?;
         table = next;
@@ -493,6 +496,10 @@ fn impute(
     let mut table = table;
     for (name, (fill, dtype)) in columns.iter().zip(fills) {
         values.insert(name.clone(), fill.to_json());
+        // The fitting pass fills only the columns a later statistic reads.
+        if place.kept.is_some_and(|kept| !kept.contains(name)) {
+            continue;
+        }
         // A column at a time: each filled column replaces its original before the next is made.
         let filled = col(name.as_str()).fill_null(fill.literal(&dtype));
         table = table.lazy().with_column(filled).collect().map_err(|error| place.polars(error))?;
