@@ -73,7 +73,7 @@ pub fn run(ctx: &StepContext) -> Result<StepResult, StepError> {
     let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
     // Each row's part, then each part's rows in order: a pass instead of sorting the parts.
     let mut part_of = vec![0u8; height];
-    let mut sizes = vec![0usize; PARTS.len()];
+    let mut sizes = [0usize; PARTS.len()];
     for mut rows in classes {
         shuffle(&mut rows, &mut rng);
         let class_sizes = self::sizes(rows.len(), fractions);
@@ -142,7 +142,7 @@ fn classes(data: &DataFrame, column: &str, name: &str) -> Result<Vec<Vec<usize>>
 
 /// Row indices grouped by key, groups in order of their key's first appearance. The first
 /// keys are looked up in a list (labels have few classes), more in a hash map.
-fn group_rows<K: std::hash::Hash + Eq + Clone>(keys: impl Iterator<Item = K>) -> Vec<Vec<usize>> {
+fn group_rows<K: std::hash::Hash + Eq>(keys: impl Iterator<Item = K>) -> Vec<Vec<usize>> {
     const LISTED: usize = 16;
     let mut listed: Vec<K> = Vec::new();
     let mut index: std::collections::HashMap<K, usize> = std::collections::HashMap::new();

@@ -49,7 +49,8 @@ impl Nulls {
 pub(crate) fn read(header: &[u8], text: &[u8], delimiter: u8, schema: &Schema) -> Option<DataFrame> {
     let plain = |bytes: &[u8]| memchr(b'"', bytes).is_none() && memchr(b'\r', bytes).is_none();
     // A byte-order mark is polars' to strip or keep.
-    if !plain(header) || !plain(text) || delimiter == b'\n' || header.starts_with(b"\xef\xbb\xbf") {
+    let bom = header.starts_with(b"\xef\xbb\xbf");
+    if !plain(header) || !plain(text) || bom || delimiter == b'\n' || !delimiter.is_ascii() {
         return None;
     }
     let header = std::str::from_utf8(header.strip_suffix(b"\n")?).ok()?;
@@ -57,8 +58,7 @@ pub(crate) fn read(header: &[u8], text: &[u8], delimiter: u8, schema: &Schema) -
     let bytes = text.as_bytes();
     let names: Vec<&str> = header.split(delimiter as char).collect();
     let mut seen = std::collections::HashSet::new();
-    let plain = names.iter().all(|&name| !name.is_empty() && name.trim() == name && seen.insert(name));
-    if !delimiter.is_ascii() || !plain {
+    if !names.iter().all(|&name| !name.is_empty() && name.trim() == name && seen.insert(name)) {
         return None;
     }
     let lines = memchr::memchr_iter(b'\n', bytes).count() + 1;
