@@ -33,9 +33,9 @@ fn prefer_small_pages() {
 fn prefer_small_pages() {}
 
 /// Hands the memory the calling thread's heap keeps for reuse back to the operating system.
-/// Registered with the runtime, which calls it after every step: mimalloc keeps freed memory
-/// for a second, and a run's later steps would otherwise add theirs to what the earlier ones
-/// left behind.
+/// Registered with the runtime, which calls it before every step that allocates outside this
+/// program's allocator (XGBoost's training, a command's process): such a step could not reuse
+/// what mimalloc keeps, and its memory would add to it.
 #[allow(unsafe_code)] // The one call into mimalloc's C API.
 fn release_freed_memory() {
     // SAFETY: `mi_collect` takes no pointers and may be called from any thread at any time.
