@@ -557,20 +557,97 @@ fn fit_fill(series: &Series, strategy: &str, value: Option<&Json>, place: &Place
 
 /// The median of the non-null values (the mean of the middle two for an even count), by
 /// selection rather than polars' sort: linear time, a few milliseconds a million rows. NaN
-/// sorts above every number, as in polars.
+/// sorts above every number, as in polars. Integers that fit `i64` are counted when their
+/// values span at most [`COUNTED_RANGE`] numbers, and otherwise selected as integers:
+/// converting to `f64` keeps their order, so the middle values are the same either way.
 fn median_of(series: &Series) -> PolarsResult<Option<f64>> {
+    use DataType::{Int16, Int32, Int64, Int8, UInt16, UInt32, UInt8};
+    if matches!(series.dtype(), Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32) {
+        let ints = series.cast(&DataType::Int64)?;
+        let values = non_null_values(ints.i64()?);
+        let middle = counted_middle(&values).or_else(|| selected_middle(values, i64::cmp));
+        return Ok(middle.map(|middle| middle.median(|value| value as f64)));
+    }
     let floats = series.cast(&DataType::Float64)?;
-    let mut values: Vec<f64> = floats.f64()?.iter().flatten().collect();
+    let values = non_null_values(floats.f64()?);
+    Ok(selected_middle(values, f64::total_cmp).map(|middle| middle.median(|value| value)))
+}
+
+/// The middle of sorted values: one value for an odd count, two for an even one.
+enum Middle<T> {
+    One(T),
+    Two(T, T),
+}
+
+impl<T: Copy> Middle<T> {
+    fn median(self, float: impl Fn(T) -> f64) -> f64 {
+        match self {
+            Middle::One(value) => float(value),
+            Middle::Two(lower, upper) => (float(lower) + float(upper)) / 2.0,
+        }
+    }
+}
+
+/// The widest range of integers whose median [`median_of`] takes by counting them.
+const COUNTED_RANGE: i64 = 1 << 16;
+
+/// The non-null values of `column`, runs of valid values copied at once.
+fn non_null_values<T: PolarsNumericType>(column: &ChunkedArray<T>) -> Vec<T::Native> {
+    let mut values = Vec::with_capacity(column.len() - column.null_count());
+    for array in column.downcast_iter() {
+        match array.validity().filter(|validity| validity.unset_bits() > 0) {
+            None => values.extend_from_slice(array.values()),
+            Some(validity) => {
+                for (start, length) in polars_core::utils::arrow::bitmap::utils::SlicesIterator::new(validity) {
+                    values.extend_from_slice(&array.values()[start..start + length]);
+                }
+            }
+        }
+    }
+    values
+}
+
+/// The middle of `values`, by selection.
+fn selected_middle<T: Copy>(mut values: Vec<T>, order: fn(&T, &T) -> std::cmp::Ordering) -> Option<Middle<T>> {
     let count = values.len();
     if count == 0 {
-        return Ok(None);
+        return None;
     }
-    let (below, &mut upper, _) = values.select_nth_unstable_by(count / 2, f64::total_cmp);
+    let (below, &mut upper, _) = values.select_nth_unstable_by(count / 2, order);
     if count % 2 == 1 {
-        return Ok(Some(upper));
+        return Some(Middle::One(upper));
     }
-    let lower = below.iter().copied().max_by(f64::total_cmp).unwrap_or(upper);
-    Ok(Some((lower + upper) / 2.0))
+    let lower = below.iter().copied().max_by(order).unwrap_or(upper);
+    Some(Middle::Two(lower, upper))
+}
+
+/// The middle of `values` by counting each value, when they span at most [`COUNTED_RANGE`]
+/// numbers; `None` otherwise, or when there are none.
+fn counted_middle(values: &[i64]) -> Option<Middle<i64>> {
+    let min = values.iter().copied().min()?;
+    let max = values.iter().copied().max()?;
+    let range = i128::from(max) - i128::from(min);
+    if range >= i128::from(COUNTED_RANGE) {
+        return None;
+    }
+    let mut counts = vec![0usize; range as usize + 1];
+    for &value in values {
+        counts[(value - min) as usize] += 1;
+    }
+    // The value of a 0-based rank in sorted order.
+    let ranked = |wanted: usize| {
+        let mut seen = 0;
+        counts
+            .iter()
+            .position(|&times| {
+                seen += times;
+                seen > wanted
+            })
+            .map(|offset| min + offset as i64)
+    };
+    let count = values.len();
+    let upper = ranked(count / 2)?;
+    Some(if count % 2 == 1 { Middle::One(upper) } else { Middle::Two(ranked(count / 2 - 1)?, upper) })
 }
 
 /// The most frequent non-null value; ties go to the smallest.

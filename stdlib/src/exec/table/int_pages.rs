@@ -41,31 +41,29 @@ pub(crate) fn pages(array: &dyn Array, primitive_type: &PrimitiveType) -> Option
     let array = array.as_any().downcast_ref::<PrimitiveArray<i64>>()?;
     let values = array.values().as_slice();
     let validity = array.validity().filter(|validity| validity.unset_bits() > 0);
-    // The values present, marked in one pass in a window of twice the widest range around the
-    // first valid value: a value outside it is farther than the widest range from that one.
-    let anchor = match validity {
-        None => values[0],
-        Some(validity) => values[validity.iter().position(|valid| valid)?],
+    // The smallest and largest valid values, then the values present, marked in a window
+    // that spans them.
+    let (min, max) = match validity {
+        None => values.iter().fold((i64::MAX, i64::MIN), |(min, max), &value| (min.min(value), max.max(value))),
+        Some(validity) => values
+            .iter()
+            .zip(validity.iter())
+            .filter(|(_, valid)| *valid)
+            .fold((i64::MAX, i64::MIN), |(min, max), (&value, _)| (min.min(value), max.max(value))),
     };
-    let mut window = vec![false; 2 * WIDEST_RANGE as usize + 1];
-    let mut mark = |value: i64| {
-        let offset = value.checked_sub(anchor)?.checked_add(WIDEST_RANGE as i64)?;
-        *window.get_mut(usize::try_from(offset).ok()?)? = true;
-        Some(())
-    };
-    match validity {
-        None => values.iter().try_for_each(|&value| mark(value))?,
-        Some(validity) => {
-            values.iter().zip(validity.iter()).filter(|(_, valid)| *valid).try_for_each(|(&value, _)| mark(value))?
-        }
-    }
-    let low = window.iter().position(|&present| present)?;
-    let high = window.iter().rposition(|&present| present)?;
-    if (high - low) as u64 > WIDEST_RANGE {
+    let range = u64::try_from(i128::from(max) - i128::from(min)).ok()?;
+    if range > WIDEST_RANGE {
         return None;
     }
-    let (min, max) = (anchor - WIDEST_RANGE as i64 + low as i64, anchor - WIDEST_RANGE as i64 + high as i64);
-    let seen = &window[low..=high];
+    let mut seen = vec![false; range as usize + 1];
+    match validity {
+        None => values.iter().for_each(|&value| seen[(value - min) as usize] = true),
+        Some(validity) => values
+            .iter()
+            .zip(validity.iter())
+            .filter(|(_, valid)| *valid)
+            .for_each(|(&value, _)| seen[(value - min) as usize] = true),
+    }
     // Each value's key: its rank among the values present.
     let mut lookup = vec![0u32; seen.len()];
     let mut dictionary: Vec<u8> = Vec::new();

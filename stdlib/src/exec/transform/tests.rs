@@ -312,6 +312,61 @@ fn medians_are_taken_by_selection_over_the_non_null_values() {
     assert_eq!(super::median_of(&ints).unwrap(), Some(4.0));
 }
 
+/// The median by a full sort of the values as `f64`, the definition `median_of` must meet.
+fn sorted_median(series: &Series) -> Option<f64> {
+    let floats = series.cast(&DataType::Float64).unwrap();
+    let mut values: Vec<f64> = floats.f64().unwrap().iter().flatten().collect();
+    values.sort_by(f64::total_cmp);
+    let count = values.len();
+    match count {
+        0 => None,
+        _ if count % 2 == 1 => Some(values[count / 2]),
+        _ => Some((values[count / 2 - 1] + values[count / 2]) / 2.0),
+    }
+}
+
+#[test]
+fn medians_of_integers_counted_or_selected_and_of_floats_match_a_full_sort() {
+    use rand_chacha::rand_core::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    for length in [1usize, 2, 3, 10, 101, 1000, 4096] {
+        for nulls in [0u32, 1, 30] {
+            // Spans a counting window takes, spans it does not, and negative values.
+            for span in [1i64, 60, 70_000, 1 << 40] {
+                let values: Vec<Option<i64>> = (0..length)
+                    .map(|_| {
+                        let null = rng.next_u32() % 100 < nulls;
+                        let value = (rng.next_u64() % (2 * span as u64 + 1)) as i64 - span;
+                        (!null).then_some(value)
+                    })
+                    .collect();
+                let chunked = Series::new("n".into(), &values);
+                // Two chunks, as a table read a row group at a time holds its columns.
+                let mut split = chunked.slice(0, length / 3);
+                split.append(&chunked.slice((length / 3) as i64, length)).unwrap();
+                for series in [chunked, split] {
+                    let bits = |value: Option<f64>| value.map(f64::to_bits);
+                    assert_eq!(bits(super::median_of(&series).unwrap()), bits(sorted_median(&series)), "{values:?}");
+                    let floats = series.cast(&DataType::Float64).unwrap() * 0.37;
+                    assert_eq!(bits(super::median_of(&floats).unwrap()), bits(sorted_median(&floats)));
+                }
+            }
+        }
+    }
+    // Small integer types, unsigned integers past `i64`, and the edges of `i64`.
+    let small = Series::new("n".into(), &[3i8, -7, 100, 5]);
+    assert_eq!(super::median_of(&small).unwrap(), Some(4.0));
+    let unsigned = Series::new("n".into(), &[u64::MAX, 1, u64::MAX - 5]);
+    assert_eq!(super::median_of(&unsigned).unwrap(), sorted_median(&unsigned));
+    let edges = Series::new("n".into(), &[i64::MIN, i64::MAX, 0, i64::MAX]);
+    assert_eq!(super::median_of(&edges).unwrap(), sorted_median(&edges));
+    // NaN sorts above every number; -0.0 and 0.0 average to 0.0.
+    let nan = Series::new("x".into(), &[f64::NAN, 1.0, 2.0]);
+    assert_eq!(super::median_of(&nan).unwrap(), Some(2.0));
+    let zeros = Series::new("x".into(), &[-0.0f64, 0.0]);
+    assert_eq!(super::median_of(&zeros).unwrap().map(f64::to_bits), Some(0.0f64.to_bits()));
+}
+
 /// A table of more than one row group, with nulls, text, booleans and a column to cast.
 fn large(rows: usize) -> DataFrame {
     let plans = ["basic", "pro", "enterprise"];
