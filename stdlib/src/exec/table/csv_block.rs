@@ -92,7 +92,10 @@ pub(crate) fn read(header: &[u8], text: &[u8], delimiter: u8, schema: &Schema) -
                     let (value, used) = if rest.first().is_none_or(|&byte| byte == end) {
                         (None, 0)
                     } else {
-                        let (value, used) = fast_float2::parse_partial::<f64, _>(rest).ok()?;
+                        let (value, used) = match short_decimal(rest) {
+                            Some(read) => read,
+                            None => fast_float2::parse_partial::<f64, _>(rest).ok()?,
+                        };
                         (Some(value), used)
                     };
                     values.push(value.unwrap_or(0.0));
@@ -141,6 +144,41 @@ pub(crate) fn read(header: &[u8], text: &[u8], delimiter: u8, schema: &Schema) -
         })
         .collect();
     DataFrame::new(rows, columns).ok()
+}
+
+/// Powers of ten that `f64` holds exactly, up to the most digits [`short_decimal`] reads.
+const POWERS_OF_TEN: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/// A decimal at the start of `bytes` of the form `-?[0-9]*(\.[0-9]*)?` with 1 to 15 digits in
+/// all, and the bytes it takes; `None` for any other start, which `fast-float2` then reads.
+/// Its digits make an integer below 10^15, which `f64` holds exactly, as it does the power of
+/// ten to divide it by: the one correctly rounded division gives the correctly rounded value
+/// of the decimal, which is what `fast-float2` returns (it takes the same path for these).
+fn short_decimal(bytes: &[u8]) -> Option<(f64, usize)> {
+    let negative = bytes.first() == Some(&b'-');
+    let mut at = usize::from(negative);
+    let mut mantissa = 0u64;
+    let mut digits = 0usize;
+    let mut decimals = 0usize;
+    let mut point = false;
+    while let Some(&byte) = bytes.get(at) {
+        match byte {
+            b'0'..=b'9' if digits < 15 => {
+                mantissa = mantissa * 10 + u64::from(byte - b'0');
+                digits += 1;
+                decimals += usize::from(point);
+            }
+            b'.' if !point => point = true,
+            _ => break,
+        }
+        at += 1;
+    }
+    // A 16th digit, or an exponent, is `fast-float2`'s to read.
+    if digits == 0 || bytes.get(at).is_some_and(|byte| byte.is_ascii_digit() || matches!(byte, b'e' | b'E')) {
+        return None;
+    }
+    let magnitude = mantissa as f64 / POWERS_OF_TEN[decimals];
+    Some((if negative { -magnitude } else { magnitude }, at))
 }
 
 /// An integer field at the start of `bytes`: the value (`None` for an empty field) and the
@@ -216,6 +254,12 @@ mod tests {
             "4.9e-324",
             "0.1",
             "123456.789012345678901",
+            "999999999999999",
+            "9999999999999999",
+            "0.000000000000001",
+            "1234567.12345678",
+            "-000000.100",
+            "5.e3",
         ];
         let texts = ["a", "", "two words", "ünïcødé", "x;y", "  padded  ", "-", "1e5", "€"];
         for (delimiter, trailing_break) in [(b',', true), (b';', false), (b'\t', true), (b'|', true)] {
@@ -268,6 +312,8 @@ mod tests {
             "count,price,name\n1234567890123456789,2.5,a\n",
             "count,price,name\n- ,2.5,a\n",
             "count,price,name\n1,2.5x,a\n",
+            "count,price,name\n1,7.5.1,a\n",
+            "count,price,name\n1,-,a\n",
             "count,price,name\n1, 2.5,a\n",
             "count,price,name\n1,2.5,a\n3,4.5\n",
             "count,price,count\n1,2.5,3\n",
@@ -283,6 +329,31 @@ mod tests {
         assert!(read_text(b"day\n2024-01-01\n", b',', &dates).is_none(), "a type it does not read");
         // Plain text that polars rejects is left to polars, which names the problem.
         assert!(polars_reads(b"count,price,name\n12a,2.5,a\n", b',', &schema()).is_err());
+    }
+
+    #[test]
+    fn short_decimals_read_as_fast_float_reads_them() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut read = 0;
+        for _ in 0..200_000 {
+            let digits = 1 + (rng.next_u32() % 17) as usize;
+            let mut text: String = (0..digits).map(|_| char::from(b'0' + (rng.next_u32() % 10) as u8)).collect();
+            if rng.next_u32() % 4 != 0 {
+                text.insert((rng.next_u32() as usize) % (digits + 1), '.');
+            }
+            if rng.next_u32() % 2 == 0 {
+                text.insert(0, '-');
+            }
+            text.push_str(pick(&mut rng, &[",", "\n", "", "e3", "1"]));
+            let expected = fast_float2::parse_partial::<f64, _>(text.as_bytes()).ok();
+            if let Some((value, used)) = short_decimal(text.as_bytes()) {
+                let (fast, fast_used) = expected.unwrap_or_else(|| panic!("`{text}` is not a float"));
+                assert_eq!((value.to_bits(), used), (fast.to_bits(), fast_used), "`{text}`");
+                read += 1;
+            }
+        }
+        // Most of them are short enough to be read here.
+        assert!(read > 100_000, "{read}");
     }
 
     #[test]
