@@ -111,15 +111,37 @@ fn floats(column: &Column, table_name: &str) -> Result<Vec<f32>, StepError> {
             "feature `{feature}` of {table_name} holds {dtype} values; features must be int, float or bool (one-hot or drop it)"
         )));
     }
-    let cast = column
-        .cast(&DataType::Float32)
-        .map_err(|error| StepError::polars(format!("cannot read feature `{feature}` as numbers"), error))?;
-    let cast =
-        cast.f32().map_err(|error| StepError::polars(format!("cannot read feature `{feature}` as numbers"), error))?;
-    if let (0, Ok(values)) = (cast.null_count(), cast.cont_slice()) {
-        return Ok(values.to_vec());
+    let unreadable = |error| StepError::polars(format!("cannot read feature `{feature}` as numbers"), error);
+    // The usual types are converted in one pass, with Rust's `as`, which is how polars casts
+    // them; any other goes through polars' cast.
+    match dtype {
+        DataType::Float64 => return Ok(converted(column.f64().map_err(unreadable)?, |value| value as f32)),
+        DataType::Int64 => return Ok(converted(column.i64().map_err(unreadable)?, |value| value as f32)),
+        DataType::Float32 => return Ok(converted(column.f32().map_err(unreadable)?, |value| value)),
+        _ => {}
     }
-    Ok(cast.iter().map(|value| value.unwrap_or(f32::NAN)).collect())
+    let cast = column.cast(&DataType::Float32).map_err(unreadable)?;
+    Ok(converted(cast.f32().map_err(unreadable)?, |value| value))
+}
+
+/// The values of `column` as `f32` by `convert`, nulls as NaN: each chunk's values converted
+/// in one pass, then its nulls overwritten.
+fn converted<T: PolarsNumericType>(column: &ChunkedArray<T>, convert: impl Fn(T::Native) -> f32) -> Vec<f32> {
+    let mut out = Vec::with_capacity(column.len());
+    for array in column.downcast_iter() {
+        let start = out.len();
+        out.extend(array.values().iter().map(|&value| convert(value)));
+        if let Some(validity) = array.validity().filter(|validity| validity.unset_bits() > 0) {
+            let chunk = &mut out[start..];
+            let mut end = 0;
+            for (valid, length) in polars_core::utils::arrow::bitmap::utils::SlicesIterator::new(validity) {
+                chunk[end..valid].fill(f32::NAN);
+                end = valid + length;
+            }
+            chunk[end..].fill(f32::NAN);
+        }
+    }
+    out
 }
 
 /// An XGBoost error as a step error.
@@ -392,6 +414,41 @@ pub(crate) fn feature_names(features: Option<Vec<String>>, table: &DataFrame, la
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn features_convert_to_f32_as_polars_casts_them_with_nulls_as_nan() {
+        let floats64 = [
+            Some(0.1f64),
+            None,
+            Some(-0.0),
+            Some(f64::NAN),
+            Some(f64::INFINITY),
+            Some(1e300),
+            Some(-1e-300),
+            Some(16_777_217.0),
+            Some(3.4028235e38),
+            Some(1.0000000596046448),
+        ];
+        let ints = [Some(16_777_217i64), None, Some(-3), Some(i64::MAX), Some(i64::MIN), Some(0), None, None];
+        let mut chunked = Series::new("f".into(), &floats64);
+        chunked.append(&Series::new("f".into(), &[None, Some(2.5f64), None])).unwrap();
+        let columns = [
+            chunked,
+            Series::new("i".into(), &ints),
+            Series::new("g".into(), &[Some(1.5f32), None, Some(f32::NAN)]),
+            Series::new("n".into(), &[Some(7i32), None, Some(i32::MAX)]),
+            Series::new("b".into(), &[Some(true), None, Some(false)]),
+            Series::new("all".into(), &[None::<f64>, None]),
+            Series::new("whole".into(), &[1.25f64, 2.0]),
+        ];
+        for series in columns {
+            let ours = floats(&series.clone().into_column(), "`data`").unwrap();
+            let cast = series.cast(&DataType::Float32).unwrap();
+            let theirs: Vec<f32> = cast.f32().unwrap().iter().map(|value| value.unwrap_or(f32::NAN)).collect();
+            let bits = |values: &[f32]| values.iter().map(|value| value.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&ours), bits(&theirs), "{series}");
+        }
+    }
 
     fn error(result: Result<Classes, StepError>) -> String {
         result.unwrap_err().to_string()
