@@ -227,7 +227,8 @@ fn streamed(
 /// For each operation, in order: the columns the fitted statistics depend on before it runs
 /// and after it ran. A statistic (`impute`, `scale`) depends on its columns; those depend on
 /// the columns of a `derive` that makes them and on a `rename`'s source; every `filter`
-/// depends on its columns (it decides the rows), and `one-hot` on its columns (their type).
+/// depends on its columns (it decides the rows), and `one-hot` on a column whose levels are
+/// not declared (its type decides them) or whose indicator columns a statistic depends on.
 fn fit_columns(ops: &[Op]) -> Vec<(Vec<String>, Vec<String>)> {
     let mut needed: Vec<String> = Vec::new();
     let mut sets = Vec::with_capacity(ops.len());
@@ -242,8 +243,19 @@ fn fit_columns(ops: &[Op]) -> Vec<(Vec<String>, Vec<String>)> {
     for op in ops.iter().rev() {
         let after = needed.clone();
         match op {
-            Op::Impute { columns, .. } | Op::Scale { columns, .. } | Op::OneHot { columns, .. } => {
+            Op::Impute { columns, .. } | Op::Scale { columns, .. } => {
                 columns.iter().for_each(|name| add(&mut needed, name))
+            }
+            Op::OneHot { columns, drop_first, levels } => {
+                for name in columns {
+                    let read = levels.get(name).is_none_or(|declared| {
+                        let mut created = declared.iter().skip(usize::from(*drop_first));
+                        created.any(|level| needed.contains(&format!("{name}_{level}")))
+                    });
+                    if read {
+                        add(&mut needed, name);
+                    }
+                }
             }
             Op::Filter { expr } => referenced(expr).iter().for_each(|name| add(&mut needed, name)),
             Op::Derive { column, expr } if needed.contains(column) => {
@@ -299,6 +311,12 @@ fn fit(
                 let place = Place { transform, index, op, part: false, kept: None };
                 let mut expanded = Vec::new();
                 for name in columns {
+                    // A column left unread has declared levels, and no statistic depends on
+                    // its indicator columns.
+                    if let (false, Some(declared)) = (present(name), levels.get(name)) {
+                        levels_only.insert(name.clone(), declared.clone());
+                        continue;
+                    }
                     let column_levels = one_hot_levels(place.column(&table, name)?, name, levels, None, &place)?;
                     let mut created = column_levels.iter().skip(usize::from(*drop_first));
                     if created.any(|level| after.contains(&format!("{name}_{level}"))) {

@@ -402,6 +402,33 @@ fn large_ops() -> Json {
 }
 
 #[test]
+fn the_fitting_pass_reads_a_one_hot_column_only_when_its_levels_or_indicators_need_it() {
+    let ops: Vec<super::Op> = serde_json::from_value(json!([
+        {"op": "one-hot", "columns": ["plan", "region", "active"], "drop_first": false,
+         "levels": {"plan": ["basic", "pro"], "region": ["north", "south"]}},
+        {"op": "scale", "columns": ["region_south"], "method": "minmax"},
+    ]))
+    .unwrap();
+    let needed = super::fit_columns(&ops);
+    // `plan`'s levels are declared and nothing reads its indicators; `region_south` is scaled;
+    // `active`'s levels come from its type.
+    assert_eq!(needed[0].0, ["region_south", "region", "active"]);
+    // The statistics are those of the whole table, `plan`'s declared levels among them.
+    let table = large(300_000);
+    let ops = json!([
+        {"op": "one-hot", "columns": ["plan", "active"], "drop_first": false, "levels": {"plan": ["basic", "pro"]}},
+        {"op": "scale", "columns": ["monthly_charges"], "method": "standard"},
+    ]);
+    let (harness, result) = run(&table, ops.clone());
+    result.unwrap();
+    let ops: Vec<super::Op> = serde_json::from_value(ops).unwrap();
+    let (whole, whole_fitted) = super::apply(table, &ops, None, "features", &mut Vec::new(), &|| Ok(())).unwrap();
+    assert_eq!(fitted(&harness), serde_json::to_value(&whole_fitted).unwrap());
+    assert_eq!(fitted(&harness)["ops"][0]["levels"]["plan"], json!(["basic", "pro"]));
+    assert_eq!(names(&output(&harness)), names(&whole));
+}
+
+#[test]
 fn a_table_of_several_row_groups_gives_the_bytes_and_statistics_of_the_whole_table() {
     // Over two row groups: fitted on the columns the statistics need, replayed a row group
     // at a time. The whole-table transform, run here directly, is the reference.
