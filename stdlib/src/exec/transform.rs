@@ -512,15 +512,26 @@ fn impute(
     })?;
     let mut values = BTreeMap::new();
     let mut table = table;
+    let mut filled = Vec::new();
     for (name, (fill, dtype)) in columns.iter().zip(fills) {
         values.insert(name.clone(), fill.to_json());
         // The fitting pass fills only the columns a later statistic reads.
         if place.kept.is_some_and(|kept| !kept.contains(name)) {
             continue;
         }
-        // A column at a time: each filled column replaces its original before the next is made.
-        let filled = col(name.as_str()).fill_null(fill.literal(&dtype));
-        table = table.lazy().with_column(filled).collect().map_err(|error| place.polars(error))?;
+        filled.push(col(name.as_str()).fill_null(fill.literal(&dtype)));
+        // A whole table is filled a column at a time, each filled column replacing its
+        // original before the next is made; a row group, small, all its columns at once.
+        if !place.part {
+            table = table
+                .lazy()
+                .with_columns(std::mem::take(&mut filled))
+                .collect()
+                .map_err(|error| place.polars(error))?;
+        }
+    }
+    if !filled.is_empty() {
+        table = table.lazy().with_columns(filled).collect().map_err(|error| place.polars(error))?;
     }
     Ok((table, FittedOp::Impute { strategy: strategy.to_string(), values }))
 }
