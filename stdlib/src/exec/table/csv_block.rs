@@ -156,29 +156,33 @@ const POWERS_OF_TEN: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1
 /// of the decimal, which is what `fast-float2` returns (it takes the same path for these).
 fn short_decimal(bytes: &[u8]) -> Option<(f64, usize)> {
     let negative = bytes.first() == Some(&b'-');
-    let mut at = usize::from(negative);
+    let start = usize::from(negative);
+    // The digits before the point, then those after it, into one integer (it wraps only past
+    // 19 digits, which are refused below).
     let mut mantissa = 0u64;
-    let mut digits = 0usize;
-    let mut decimals = 0usize;
-    let mut point = false;
-    while let Some(&byte) = bytes.get(at) {
-        match byte {
-            b'0'..=b'9' if digits < 15 => {
-                mantissa = mantissa * 10 + u64::from(byte - b'0');
-                digits += 1;
-                decimals += usize::from(point);
-            }
-            b'.' if !point => point = true,
-            _ => break,
+    let mut digits = |from: usize| {
+        let mut at = from;
+        while let Some(digit) = bytes.get(at).map(|byte| byte.wrapping_sub(b'0')).filter(|digit| *digit < 10) {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
+            at += 1;
         }
-        at += 1;
-    }
-    // A 16th digit, or an exponent, is `fast-float2`'s to read.
-    if digits == 0 || bytes.get(at).is_some_and(|byte| byte.is_ascii_digit() || matches!(byte, b'e' | b'E')) {
+        at
+    };
+    let point = digits(start);
+    let (end, decimals) = match bytes.get(point) {
+        Some(b'.') => {
+            let end = digits(point + 1);
+            (end, end - point - 1)
+        }
+        _ => (point, 0),
+    };
+    let count = point - start + decimals;
+    // No digit, a 16th one, or an exponent, is `fast-float2`'s to read.
+    if count == 0 || count > 15 || matches!(bytes.get(end), Some(b'e' | b'E')) {
         return None;
     }
     let magnitude = mantissa as f64 / POWERS_OF_TEN[decimals];
-    Some((if negative { -magnitude } else { magnitude }, at))
+    Some((if negative { -magnitude } else { magnitude }, end))
 }
 
 /// An integer field at the start of `bytes`: the value (`None` for an empty field) and the
