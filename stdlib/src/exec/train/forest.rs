@@ -20,7 +20,7 @@ use serde_json::Value as Json;
 /// The deepest tree laid out (4,095 splits and 4,096 leaves).
 const MAX_DEPTH: usize = 12;
 /// Rows that walk the trees together.
-const BLOCK: usize = 64;
+const BLOCK: usize = 128;
 /// Rows a task of the thread pool predicts.
 const TASK_ROWS: usize = 16 * BLOCK;
 
