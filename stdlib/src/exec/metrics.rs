@@ -176,18 +176,20 @@ pub fn auc(labels: &[f64], scores: &[f64]) -> Option<f64> {
     if positives == 0 || negatives == 0 {
         return None;
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    // Scores with their labels, in score order: the order among tied scores does not matter,
+    // since they share a rank.
+    let mut ranked: Vec<(f64, bool)> = scores.iter().zip(labels).map(|(&score, &label)| (score, label > 0.5)).collect();
+    ranked.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let mut positive_rank_sum = 0.0;
     let mut start = 0;
-    while start < order.len() {
+    while start < ranked.len() {
         let mut end = start + 1;
-        while end < order.len() && scores[order[end]] == scores[order[start]] {
+        while end < ranked.len() && ranked[end].0 == ranked[start].0 {
             end += 1;
         }
         // Ranks start + 1 ..= end share their mean.
         let average_rank = (start + 1 + end) as f64 / 2.0;
-        let tied_positives = order[start..end].iter().filter(|&&row| labels[row] > 0.5).count();
+        let tied_positives = ranked[start..end].iter().filter(|(_, positive)| *positive).count();
         positive_rank_sum += average_rank * tied_positives as f64;
         start = end;
     }
