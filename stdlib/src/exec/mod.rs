@@ -106,11 +106,12 @@ impl StepContext<'_> {
 }
 
 /// The `blake3:` hash and size of the bytes of the file at `path`, hashed on every core
-/// (BLAKE3's tree hashing gives the same hash however the work is split): this runs on every
-/// source file of a run, before anything else. A file of 16 KiB or more is memory-mapped
-/// rather than read, which spares copying it (with the 147 MB CSV of the 1M benchmark, a
-/// cached run took 30 ms instead of 50 ms); as with any mapped file, another program truncating it meanwhile stops mlopsc
-/// with SIGBUS.
+/// (BLAKE3's tree hashing gives the same hash however the work is split): every source and
+/// code file of a run goes through it, cached or not, and so does any artifact not hashed as
+/// it was written. A file of 16 KiB or more is memory-mapped rather than read, which spares
+/// copying it (with the 147 MB CSV of the 1M benchmark, a cached run took 30 ms instead of
+/// 50 ms); as with any mapped file, another program truncating it meanwhile stops mlopsc with
+/// SIGBUS.
 pub fn hash_file(path: &std::path::Path) -> std::io::Result<FileHash> {
     let mut hasher = blake3::Hasher::new();
     hasher.update_mmap_rayon(path)?;

@@ -475,16 +475,10 @@ pub fn read_csv_typed_blocks(
     let schema = typed_schema(types);
     let file = open(path)?;
     let failed = |source| StepError::Io { action: "read", path: path.to_path_buf(), source };
-    let empty = file.metadata().map_err(failed)?.len() == 0;
-    let mapped = if empty {
-        None
-    } else {
-        Some(
-            polars_utils::mmap::MMapSemaphore::new_from_file(&file)
-                .map_err(|error| failed(std::io::Error::other(error.to_string())))?,
-        )
-    };
-    let bytes: &[u8] = mapped.as_ref().map_or(&[], |mapped| mapped.as_ref());
+    // An empty file maps to no bytes.
+    let mapped = polars_utils::mmap::MMapSemaphore::new_from_file(&file)
+        .map_err(|error| failed(std::io::Error::other(error.to_string())))?;
+    let bytes: &[u8] = mapped.as_ref();
     // The header line; a file without one has no data lines.
     let Some(header_end) = line_ends(bytes).next() else { return Ok(0) };
     let header = &bytes[..header_end];

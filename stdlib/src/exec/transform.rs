@@ -511,27 +511,21 @@ fn impute(
         Ok((fill, dtype))
     })?;
     let mut values = BTreeMap::new();
-    let mut table = table;
     let mut filled = Vec::new();
     for (name, (fill, dtype)) in columns.iter().zip(fills) {
         values.insert(name.clone(), fill.to_json());
         // The fitting pass fills only the columns a later statistic reads.
-        if place.kept.is_some_and(|kept| !kept.contains(name)) {
-            continue;
-        }
-        filled.push(col(name.as_str()).fill_null(fill.literal(&dtype)));
-        // A whole table is filled a column at a time, each filled column replacing its
-        // original before the next is made; a row group, small, all its columns at once.
-        if !place.part {
-            table = table
-                .lazy()
-                .with_columns(std::mem::take(&mut filled))
-                .collect()
-                .map_err(|error| place.polars(error))?;
+        if place.kept.is_none_or(|kept| kept.contains(name)) {
+            filled.push(col(name.as_str()).fill_null(fill.literal(&dtype)));
         }
     }
-    if !filled.is_empty() {
-        table = table.lazy().with_columns(filled).collect().map_err(|error| place.polars(error))?;
+    // A row group, small, is filled all its columns at once; a whole table a column at a time,
+    // each filled column replacing its original before the next is made.
+    let batches: Vec<Vec<Expr>> =
+        if place.part { vec![filled] } else { filled.into_iter().map(|expr| vec![expr]).collect() };
+    let mut table = table;
+    for batch in batches.into_iter().filter(|batch| !batch.is_empty()) {
+        table = table.lazy().with_columns(batch).collect().map_err(|error| place.polars(error))?;
     }
     Ok((table, FittedOp::Impute { strategy: strategy.to_string(), values }))
 }
